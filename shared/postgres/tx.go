@@ -1,0 +1,75 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Beginner is what InTenantTx needs: a pool, a connection or a transaction
+// (which then gives a savepoint).
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// InTenantTx runs fn in one transaction scoped to tenantID: the setting that
+// the row-level security policies read is set for this transaction only
+// (set_config(..., true)), so nothing leaks to the next user of the
+// connection. fn's error rolls the transaction back and is returned as is.
+func InTenantTx(ctx context.Context, db Beginner, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	if err := SetTenant(ctx, tx, tenantID); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// SetTenant scopes the current transaction to tenantID for row-level security.
+func SetTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
+	if tenantID == uuid.Nil {
+		return errors.New("set tenant: no tenant id")
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('portage.tenant_id', $1, true)`, tenantID.String()); err != nil {
+		return fmt.Errorf("set tenant: %w", err)
+	}
+	return nil
+}
+
+// IsRetryable reports whether err is a conflict between concurrent
+// transactions (deadlock, serialization failure) that succeeds when the whole
+// transaction is run again.
+func IsRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "40001", "40P01":
+			return true
+		}
+	}
+	return false
+}
+
+// IsConnectionError reports whether err means the server could not be
+// reached or the connection broke, which a retry of the step may cure.
+func IsConnectionError(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01..03: admin shutdown, crash, cannot connect now.
+		return len(pgErr.Code) == 5 && (pgErr.Code[:2] == "08" || pgErr.Code[:3] == "57P")
+	}
+	return pgconn.SafeToRetry(err) || pgconn.Timeout(err) && !errors.Is(err, context.DeadlineExceeded)
+}
