@@ -1,0 +1,348 @@
+package readers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// jsonReader reads a JSON array of objects, or NDJSON (objects one after
+// another). Nested objects become dotted column names ("address.city");
+// arrays of scalars become one comma-separated value. The file is read twice:
+// first to learn every key (the header), then to yield rows.
+type jsonReader struct {
+	info   Info
+	header []string
+	index  map[string]int
+	lim    Limits
+	f      *os.File
+	it     *jsonElements
+}
+
+func openJSON(r io.Reader, head []byte, opts Options, lim Limits) (Reader, error) {
+	enc, _ := detectEncoding(head)
+	f, err := spool(decoder(r, enc), opts.TempDir, "portage-*.json")
+	if err != nil {
+		return nil, err
+	}
+	j := &jsonReader{info: Info{FileType: JSON, Encoding: enc}, index: map[string]int{}, lim: lim, f: f}
+	if err := j.learnHeader(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if len(j.header) == 0 {
+		f.Close()
+		return nil, fileErrorf("the JSON holds no objects with fields; expected an array of objects or one object per line")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	j.it, err = newJSONElements(f, lim)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *jsonReader) Info() Info       { return j.info }
+func (j *jsonReader) Header() []string { return j.header }
+func (j *jsonReader) Close() error     { return j.f.Close() }
+
+func (j *jsonReader) learnHeader() error {
+	it, err := newJSONElements(j.f, j.lim)
+	if err != nil {
+		return err
+	}
+	for {
+		el, err := it.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, kv := range el.fields {
+			if _, ok := j.index[kv.key]; ok {
+				continue
+			}
+			if len(j.header) == j.lim.MaxColumns {
+				return &FileError{Row: el.n, Msg: fmt.Sprintf("the objects have more than %d distinct fields, the column limit", j.lim.MaxColumns)}
+			}
+			j.index[kv.key] = len(j.header)
+			j.header = append(j.header, kv.key)
+		}
+	}
+}
+
+func (j *jsonReader) Next() (Record, error) {
+	for {
+		el, err := j.it.next()
+		if err != nil {
+			return Record{}, err
+		}
+		rec := Record{Row: el.n, Values: make([]string, len(j.header)), Problems: el.problems}
+		for _, kv := range el.fields {
+			rec.Values[j.index[kv.key]] = kv.value
+		}
+		if len(rec.Problems) == 0 && isBlank(rec.Values) {
+			continue
+		}
+		rec.Problems = append(rec.Problems, cellProblems(j.header, rec.Values, j.lim, "utf-8")...)
+		return rec, nil
+	}
+}
+
+type jsonField struct{ key, value string }
+
+type jsonElement struct {
+	n        int
+	fields   []jsonField
+	problems []Problem
+}
+
+// jsonElements walks the top-level elements with the token API, so one
+// element at a time is in memory.
+type jsonElements struct {
+	f     *os.File
+	dec   *json.Decoder
+	lim   Limits
+	array bool
+	n     int
+	done  bool
+}
+
+func newJSONElements(f *os.File, lim Limits) (*jsonElements, error) {
+	br := bufio.NewReader(f)
+	dec := json.NewDecoder(br)
+	dec.UseNumber()
+	it := &jsonElements{f: f, dec: dec, lim: lim}
+	first, err := firstNonSpace(br)
+	if err != nil {
+		return nil, fileErrorf("the file is empty")
+	}
+	if first == '[' {
+		it.array = true
+		if _, err := dec.Token(); err != nil {
+			return nil, it.wrap(err)
+		}
+	}
+	return it, nil
+}
+
+func firstNonSpace(br *bufio.Reader) (byte, error) {
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil {
+			return 0, err
+		}
+		switch c := b[i-1]; c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		default:
+			return c, nil
+		}
+	}
+}
+
+func (it *jsonElements) next() (jsonElement, error) {
+	if it.done {
+		return jsonElement{}, io.EOF
+	}
+	if !it.dec.More() {
+		it.done = true
+		if it.array {
+			if _, err := it.dec.Token(); err != nil {
+				return jsonElement{}, it.wrap(err)
+			}
+			if _, err := it.dec.Token(); err != io.EOF {
+				return jsonElement{}, it.fail("unexpected content after the closing ]")
+			}
+		}
+		return jsonElement{}, io.EOF
+	}
+	it.n++
+	el := jsonElement{n: it.n}
+	tok, err := it.dec.Token()
+	if err != nil {
+		return el, it.wrap(err)
+	}
+	if d, ok := tok.(json.Delim); ok && d == '{' {
+		if err := it.object(&el, "", 1); err != nil {
+			return el, err
+		}
+		return el, nil
+	}
+	if err := it.skip(tok); err != nil {
+		return el, err
+	}
+	el.problems = append(el.problems, Problem{Message: fmt.Sprintf("element is %s, not an object", kindOf(tok))})
+	return el, nil
+}
+
+// object reads the members of an object whose '{' was consumed.
+func (it *jsonElements) object(el *jsonElement, prefix string, depth int) error {
+	if depth > it.lim.MaxJSONDepth {
+		return it.fail(fmt.Sprintf("element %d is nested more than %d levels deep", el.n, it.lim.MaxJSONDepth))
+	}
+	for it.dec.More() {
+		tok, err := it.dec.Token()
+		if err != nil {
+			return it.wrap(err)
+		}
+		key := prefix + strings.TrimSpace(tok.(string))
+		tok, err = it.dec.Token()
+		if err != nil {
+			return it.wrap(err)
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' {
+				if err := it.object(el, key+".", depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			joined, ok, err := it.scalarArray(depth + 1)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				el.problems = append(el.problems, Problem{Column: key, Message: "a list of objects or lists cannot be imported; flatten it first"})
+			}
+			el.fields = append(el.fields, jsonField{key, joined})
+		default:
+			el.fields = append(el.fields, jsonField{key, scalar(v)})
+		}
+	}
+	_, err := it.dec.Token() // '}'
+	return it.wrap(err)
+}
+
+// scalarArray reads an array whose '[' was consumed and joins its scalars.
+func (it *jsonElements) scalarArray(depth int) (string, bool, error) {
+	var parts []string
+	ok := true
+	for it.dec.More() {
+		tok, err := it.dec.Token()
+		if err != nil {
+			return "", false, it.wrap(err)
+		}
+		if _, isDelim := tok.(json.Delim); isDelim {
+			ok = false
+			if depth > it.lim.MaxJSONDepth {
+				return "", false, it.fail(fmt.Sprintf("element %d is nested more than %d levels deep", it.n, it.lim.MaxJSONDepth))
+			}
+			if err := it.skip(tok); err != nil {
+				return "", false, err
+			}
+			continue
+		}
+		if s := scalar(tok); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	_, err := it.dec.Token() // ']'
+	return strings.Join(parts, ", "), ok, it.wrap(err)
+}
+
+// skip consumes the rest of a value whose first token is tok.
+func (it *jsonElements) skip(tok json.Token) error {
+	d, ok := tok.(json.Delim)
+	if !ok || d == '}' || d == ']' {
+		return nil
+	}
+	depth := 1
+	for depth > 0 {
+		t, err := it.dec.Token()
+		if err != nil {
+			return it.wrap(err)
+		}
+		if d, ok := t.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+				if depth > it.lim.MaxJSONDepth+1 {
+					return it.fail(fmt.Sprintf("element %d is nested more than %d levels deep", it.n, it.lim.MaxJSONDepth))
+				}
+			} else {
+				depth--
+			}
+		}
+	}
+	return nil
+}
+
+func scalar(tok json.Token) string {
+	switch v := tok.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	}
+	return ""
+}
+
+func kindOf(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '[' {
+			return "a list"
+		}
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "not an object"
+}
+
+func (it *jsonElements) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return it.fail(fmt.Sprintf("the JSON ends in the middle of element %d; is the file truncated?", max(it.n, 1)))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &FileError{Line: it.lineAt(se.Offset), Msg: fmt.Sprintf("invalid JSON in element %d: %s", max(it.n, 1), se.Error())}
+	}
+	return err
+}
+
+func (it *jsonElements) fail(msg string) error {
+	return &FileError{Line: it.lineAt(it.dec.InputOffset()), Msg: msg}
+}
+
+// lineAt counts the lines up to offset; only on the error path.
+func (it *jsonElements) lineAt(offset int64) int {
+	sr := io.NewSectionReader(it.f, 0, offset)
+	line := 1
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := sr.Read(buf)
+		line += bytes.Count(buf[:n], []byte{'\n'})
+		if err != nil {
+			return line
+		}
+	}
+}

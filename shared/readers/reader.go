@@ -1,0 +1,331 @@
+package readers
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/text/transform"
+)
+
+// FileType is the kind of file: csv, xlsx or json.
+type FileType string
+
+// The file types Portage reads.
+const (
+	CSV  FileType = "csv"
+	XLSX FileType = "xlsx"
+	JSON FileType = "json"
+)
+
+// Info is what was detected about a file.
+type Info struct {
+	FileType FileType `json:"file_type"`
+	// Encoding is utf-8, utf-8-bom, utf-16le, utf-16be or windows-1252.
+	Encoding string `json:"encoding"`
+	// Delimiter is the CSV field separator; empty for other types.
+	Delimiter string `json:"delimiter"`
+	// Sheet is the XLSX sheet read; empty for other types.
+	Sheet string `json:"sheet,omitempty"`
+}
+
+// Record is one data row.
+type Record struct {
+	// Row is where a person finds the row: the spreadsheet row number for CSV
+	// and XLSX (the header is row 1), the 1-based element number for JSON.
+	Row int
+	// Values has one entry per header column ("" when absent).
+	Values []string
+	// Problems are row-level defects; a row with any is a row error, never a
+	// reason to stop reading the file.
+	Problems []Problem
+}
+
+// Problem is a row-level defect, in the shape of a row error.
+type Problem struct {
+	Column  string
+	Value   string
+	Message string
+}
+
+// Reader streams the rows of one file. It is not safe for concurrent use.
+type Reader interface {
+	Info() Info
+	// Header returns the column names, in file order, unique and non-empty.
+	Header() []string
+	// Next returns the next non-blank row, io.EOF after the last, or a
+	// *FileError when the file is structurally damaged.
+	Next() (Record, error)
+	Close() error
+}
+
+// FileError is a file-level error: the file cannot be read further. Its
+// message is safe to show to the person who uploaded the file.
+type FileError struct {
+	// Line (CSV, NDJSON) or Row (XLSX, JSON element) where it was found; 0 when
+	// the whole file is concerned.
+	Line int
+	Row  int
+	Msg  string
+}
+
+func (e *FileError) Error() string {
+	switch {
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	case e.Row > 0:
+		return fmt.Sprintf("row %d: %s", e.Row, e.Msg)
+	}
+	return e.Msg
+}
+
+func fileErrorf(format string, args ...any) *FileError {
+	return &FileError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Limits bound what a file may contain. Zero fields take the defaults
+// documented on DefaultLimits.
+type Limits struct {
+	MaxFileBytes     int64 // size of the uploaded file
+	MaxColumns       int   // columns in the header
+	MaxCellBytes     int   // one value, after decoding; longer is a row error
+	MaxLineBytes     int   // one CSV line; protects memory from a file with no line breaks
+	MaxUnzippedBytes int64 // an XLSX's parts, expanded
+	MaxXLSXPartBytes int64 // one XLSX part, expanded
+	MaxJSONDepth     int   // nesting of objects in one JSON element
+}
+
+// DefaultLimits are the limits used where Limits leaves a field zero.
+var DefaultLimits = Limits{
+	MaxFileBytes:     1 << 30,
+	MaxColumns:       500,
+	MaxCellBytes:     32 << 10,
+	MaxLineBytes:     8 << 20,
+	MaxUnzippedBytes: 4 << 30,
+	MaxXLSXPartBytes: 2 << 30,
+	MaxJSONDepth:     16,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxFileBytes > 0 {
+		d.MaxFileBytes = l.MaxFileBytes
+	}
+	if l.MaxColumns > 0 {
+		d.MaxColumns = l.MaxColumns
+	}
+	if l.MaxCellBytes > 0 {
+		d.MaxCellBytes = l.MaxCellBytes
+	}
+	if l.MaxLineBytes > 0 {
+		d.MaxLineBytes = l.MaxLineBytes
+	}
+	if l.MaxUnzippedBytes > 0 {
+		d.MaxUnzippedBytes = l.MaxUnzippedBytes
+	}
+	if l.MaxXLSXPartBytes > 0 {
+		d.MaxXLSXPartBytes = l.MaxXLSXPartBytes
+	}
+	if l.MaxJSONDepth > 0 {
+		d.MaxJSONDepth = l.MaxJSONDepth
+	}
+	return d
+}
+
+// Options tune Open. The zero value detects everything.
+type Options struct {
+	// Type, when set, is the type the caller declared (from the request or the
+	// file name); a file whose content is of another type is refused.
+	Type FileType
+	// Sheet names the XLSX sheet to read; default: the first visible one.
+	Sheet string
+	// Delimiter forces the CSV delimiter; default: detected.
+	Delimiter string
+	Limits    Limits
+	// TempDir holds spooled XLSX and JSON files; default os.TempDir().
+	TempDir string
+}
+
+// TypeFromName returns the file type a file name's extension declares, or ""
+// when the extension is not one Portage knows.
+func TypeFromName(name string) FileType {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv", ".tsv", ".txt":
+		return CSV
+	case ".xlsx", ".xlsm":
+		return XLSX
+	case ".json", ".ndjson", ".jsonl":
+		return JSON
+	}
+	return ""
+}
+
+// ParseFileType validates a declared file type.
+func ParseFileType(s string) (FileType, error) {
+	switch t := FileType(strings.ToLower(s)); t {
+	case CSV, XLSX, JSON:
+		return t, nil
+	}
+	return "", fileErrorf("unknown file type %q: use csv, xlsx or json", s)
+}
+
+// Open detects the type of the file in r and returns a reader positioned at
+// its first data row. name is the uploaded file's name, used only for
+// messages and its extension. The caller must Close the reader.
+func Open(r io.Reader, name string, opts Options) (Reader, error) {
+	lim := opts.Limits.withDefaults()
+	src := &limitedReader{r: r, max: lim.MaxFileBytes}
+	br := bufio.NewReaderSize(src, 64<<10)
+	head, err := br.Peek(sniffLen)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	if len(head) == 0 {
+		return nil, fileErrorf("the file is empty")
+	}
+	detected, err := sniffType(head)
+	if err != nil {
+		return nil, err
+	}
+	declared := opts.Type
+	if declared == "" {
+		declared = TypeFromName(name)
+		if declared == "" && filepath.Ext(name) != "" {
+			return nil, fileErrorf("%q: unsupported file type %q; upload a .csv, .xlsx or .json file", name, filepath.Ext(name))
+		}
+	}
+	if declared != "" && declared != detected {
+		return nil, fileErrorf("%q was declared as %s but its content is %s; check the file's extension or the file_type", name, declared, describe(detected))
+	}
+	switch detected {
+	case XLSX:
+		return openXLSX(br, opts, lim)
+	case JSON:
+		return openJSON(br, head, opts, lim)
+	default:
+		return openCSV(br, head, opts, lim)
+	}
+}
+
+const sniffLen = 64 << 10
+
+func describe(t FileType) string {
+	switch t {
+	case XLSX:
+		return "an Excel workbook (xlsx)"
+	case JSON:
+		return "JSON"
+	}
+	return "delimited text (csv)"
+}
+
+var (
+	zipMagic = []byte("PK\x03\x04")
+	oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
+)
+
+// sniffType decides the type from the first bytes, never from the name.
+func sniffType(head []byte) (FileType, error) {
+	switch {
+	case bytes.HasPrefix(head, zipMagic):
+		return XLSX, nil
+	case bytes.HasPrefix(head, oleMagic):
+		return "", fileErrorf("this is a legacy Excel (.xls) or encrypted workbook; save it as .xlsx or .csv and upload again")
+	case bytes.HasPrefix(head, []byte("%PDF")):
+		return "", fileErrorf("this is a PDF document, not a contact file; upload a .csv, .xlsx or .json file")
+	}
+	enc, body := detectEncoding(head)
+	if enc == "binary" {
+		return "", fileErrorf("the file is binary, not text; upload a .csv, .xlsx or .json file")
+	}
+	if text, _, err := transform.Bytes(transformerFor(enc), body); err == nil || len(text) > 0 {
+		trimmed := bytes.TrimLeft(text, " \t\r\n")
+		if len(trimmed) > 0 && (trimmed[0] == '[' || trimmed[0] == '{') {
+			return JSON, nil
+		}
+	}
+	return CSV, nil
+}
+
+// limitedReader fails, rather than truncating, past max bytes.
+type limitedReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return n, fileErrorf("the file is larger than the %s limit", humanBytes(l.max))
+	}
+	return n, err
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// spool copies r to a new temporary file and returns it rewound.
+func spool(r io.Reader, dir, pattern string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("spool upload: %w", err)
+	}
+	// The file is anonymous from here on: it vanishes when closed.
+	os.Remove(f.Name())
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// header makes column names usable: trimmed, blanks named by position,
+// repeats suffixed, so that every column can be mapped by name.
+func cleanHeader(raw []string) []string {
+	out := make([]string, len(raw))
+	seen := make(map[string]int, len(raw))
+	for i, h := range raw {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))
+		if h == "" {
+			h = fmt.Sprintf("column %d", i+1)
+		}
+		key := strings.ToLower(h)
+		if n := seen[key]; n > 0 {
+			seen[key] = n + 1
+			h = fmt.Sprintf("%s (%d)", h, n+1)
+		} else {
+			seen[key] = 1
+		}
+		out[i] = h
+	}
+	return out
+}
+
+func isBlank(values []string) bool {
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
+}

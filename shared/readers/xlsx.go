@@ -1,0 +1,340 @@
+package readers
+
+import (
+	"archive/zip"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+type xlsxReader struct {
+	info   Info
+	header []string
+	lim    Limits
+	tmp    *os.File
+	f      *excelize.File
+	rows   *excelize.Rows
+	row    int
+}
+
+func openXLSX(r io.Reader, opts Options, lim Limits) (Reader, error) {
+	tmp, err := spool(r, opts.TempDir, "portage-*.xlsx")
+	if err != nil {
+		return nil, err
+	}
+	x, err := openSpooledXLSX(tmp, opts, lim)
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error) {
+	st, err := tmp.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkZip(tmp, st.Size(), lim); err != nil {
+		return nil, err
+	}
+	// excelize opens a path; /proc/self/fd reaches the anonymous spool file.
+	f, err := excelize.OpenFile(fmt.Sprintf("/proc/self/fd/%d", tmp.Fd()), excelize.Options{
+		UnzipSizeLimit:    lim.MaxUnzippedBytes,
+		UnzipXMLSizeLimit: 16 << 20, // larger sheets are streamed from a temp file
+		TmpDir:            opts.TempDir,
+	})
+	if err != nil {
+		return nil, fileErrorf("the workbook cannot be opened: %v", err)
+	}
+	x := &xlsxReader{info: Info{FileType: XLSX, Encoding: "utf-8"}, lim: lim, tmp: tmp, f: f}
+	if err := x.isoDates(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	sheet, err := pickSheet(f, opts.Sheet)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	x.info.Sheet = sheet
+	if x.rows, err = f.Rows(sheet); err != nil {
+		f.Close()
+		return nil, fileErrorf("sheet %q cannot be read: %v", sheet, err)
+	}
+	for {
+		cells, err := x.nextRow()
+		if err == io.EOF {
+			f.Close()
+			return nil, fileErrorf("sheet %q is empty", sheet)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if isBlank(cells) {
+			continue
+		}
+		if len(cells) > lim.MaxColumns {
+			f.Close()
+			return nil, &FileError{Row: x.row, Msg: fmt.Sprintf("the header has %d columns, more than the limit of %d", len(cells), lim.MaxColumns)}
+		}
+		x.header = cleanHeader(cells)
+		return x, nil
+	}
+}
+
+// checkZip refuses damaged archives, archives that are not workbooks, and
+// parts that expand beyond the limits (zip bombs), before excelize inflates
+// anything.
+func checkZip(f *os.File, size int64, lim Limits) error {
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
+	}
+	var total uint64
+	workbook := false
+	for _, zf := range zr.File {
+		if zf.Name == "xl/workbook.xml" {
+			workbook = true
+		}
+		total += zf.UncompressedSize64
+		if zf.UncompressedSize64 > uint64(lim.MaxXLSXPartBytes) {
+			return fileErrorf("the workbook part %q expands to %d bytes, more than the %s limit", zf.Name, zf.UncompressedSize64, humanBytes(lim.MaxXLSXPartBytes))
+		}
+		if zf.CompressedSize64 > 0 && zf.UncompressedSize64 > 64<<20 && zf.UncompressedSize64/zf.CompressedSize64 > 1000 {
+			return fileErrorf("the workbook part %q is compressed more than 1000:1; refusing a possible zip bomb", zf.Name)
+		}
+	}
+	if total > uint64(lim.MaxUnzippedBytes) {
+		return fileErrorf("the workbook expands to %d bytes, more than the %s limit", total, humanBytes(lim.MaxUnzippedBytes))
+	}
+	if !workbook {
+		return fileErrorf("the file is a zip archive but not an Excel workbook (no xl/workbook.xml)")
+	}
+	return nil
+}
+
+func pickSheet(f *excelize.File, want string) (string, error) {
+	names := f.GetSheetList()
+	if want != "" {
+		for _, n := range names {
+			if strings.EqualFold(n, want) {
+				return n, nil
+			}
+		}
+		return "", fileErrorf("the workbook has no sheet named %q; its sheets are: %s", want, strings.Join(names, ", "))
+	}
+	for _, n := range names {
+		if visible, err := f.GetSheetVisible(n); err == nil && visible {
+			return n, nil
+		}
+	}
+	return "", fileErrorf("the workbook has no visible sheet")
+}
+
+func (x *xlsxReader) Info() Info       { return x.info }
+func (x *xlsxReader) Header() []string { return x.header }
+
+func (x *xlsxReader) Close() error {
+	if x.rows != nil {
+		x.rows.Close()
+	}
+	err := x.f.Close()
+	x.tmp.Close()
+	return err
+}
+
+func (x *xlsxReader) nextRow() ([]string, error) {
+	if !x.rows.Next() {
+		if err := x.rows.Error(); err != nil {
+			return nil, &FileError{Row: x.row + 1, Msg: fmt.Sprintf("the sheet cannot be read: %v", err)}
+		}
+		return nil, io.EOF
+	}
+	x.row++
+	cells, err := x.rows.Columns()
+	if err != nil {
+		return nil, &FileError{Row: x.row, Msg: fmt.Sprintf("the row cannot be read: %v", err)}
+	}
+	for i, c := range cells {
+		cells[i] = plainNumber(c)
+	}
+	return cells, nil
+}
+
+func (x *xlsxReader) Next() (Record, error) {
+	for {
+		cells, err := x.nextRow()
+		if err != nil {
+			return Record{}, err
+		}
+		if isBlank(cells) {
+			continue
+		}
+		rec := Record{Row: x.row}
+		n := len(x.header)
+		if len(cells) > n && !isBlank(cells[n:]) {
+			rec.Problems = append(rec.Problems, Problem{Message: fmt.Sprintf("row has values in %d columns but the header has %d", len(cells), n)})
+			cells = cells[:n]
+		}
+		values := make([]string, n)
+		copy(values, cells)
+		rec.Values = values
+		rec.Problems = append(rec.Problems, cellProblems(x.header, values, x.lim, "utf-8")...)
+		return rec, nil
+	}
+}
+
+var exponentNumber = regexp.MustCompile(`^-?\d+(\.\d+)?[eE][+-]?\d+$`)
+
+// plainNumber writes a number that a spreadsheet stored or formatted with an
+// exponent (1.5551234567E+10) in full (15551234567), so that phone numbers
+// and ids keep their digits.
+func plainNumber(s string) string {
+	if !exponentNumber.MatchString(s) {
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// isoDates makes every date and date-time number format in the workbook
+// render as ISO 8601 (2024-03-04, 2024-03-04 13:45:00), so that a date cell
+// reaches mapping unambiguous whatever the author's locale or format. It
+// rewrites the styles part before excelize first reads it.
+func (x *xlsxReader) isoDates() error {
+	const stylesPath = "xl/styles.xml"
+	v, ok := x.f.Pkg.Load(stylesPath)
+	if !ok {
+		return nil
+	}
+	b, ok := v.([]byte)
+	if !ok {
+		return nil
+	}
+	x.f.Pkg.Store(stylesPath, []byte(rewriteDateFormats(string(b))))
+	x.f.Styles = nil
+	return nil
+}
+
+// Custom number format ids Portage adds for ISO dates; workbooks' own custom
+// ids start at 164 and rarely go this high.
+const (
+	isoDateFmtID     = 4901
+	isoDateTimeFmtID = 4902
+)
+
+var (
+	numFmtTag    = regexp.MustCompile(`<(?:\w+:)?numFmt\b[^>]*>`)
+	formatCodeAt = regexp.MustCompile(`formatCode="([^"]*)"`)
+	cellXfsBlock = regexp.MustCompile(`(?s)<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>`)
+	xfNumFmtID   = regexp.MustCompile(`(<(?:\w+:)?xf\b[^>]*?\bnumFmtId=")(\d+)(")`)
+	numFmtsOpen  = regexp.MustCompile(`<(?:\w+:)?numFmts\b[^>]*>`)
+	styleSheetOp = regexp.MustCompile(`<(?:\w+:)?styleSheet\b[^>]*>`)
+)
+
+func rewriteDateFormats(styles string) string {
+	styles = numFmtTag.ReplaceAllStringFunc(styles, func(tag string) string {
+		m := formatCodeAt.FindStringSubmatch(tag)
+		if m == nil {
+			return tag
+		}
+		switch dateKind(xmlUnescape(m[1])) {
+		case kindDate:
+			return strings.Replace(tag, m[0], `formatCode="yyyy-mm-dd"`, 1)
+		case kindDateTime:
+			return strings.Replace(tag, m[0], `formatCode="yyyy-mm-dd hh:mm:ss"`, 1)
+		}
+		return tag
+	})
+	used := false
+	styles = cellXfsBlock.ReplaceAllStringFunc(styles, func(block string) string {
+		return xfNumFmtID.ReplaceAllStringFunc(block, func(attr string) string {
+			m := xfNumFmtID.FindStringSubmatch(attr)
+			id, _ := strconv.Atoi(m[2])
+			switch {
+			case builtinDate(id):
+				used = true
+				return m[1] + strconv.Itoa(isoDateFmtID) + m[3]
+			case id == 22:
+				used = true
+				return m[1] + strconv.Itoa(isoDateTimeFmtID) + m[3]
+			}
+			return attr
+		})
+	})
+	if !used {
+		return styles
+	}
+	ours := fmt.Sprintf(`<numFmt numFmtId="%d" formatCode="yyyy-mm-dd"/><numFmt numFmtId="%d" formatCode="yyyy-mm-dd hh:mm:ss"/>`, isoDateFmtID, isoDateTimeFmtID)
+	if loc := numFmtsOpen.FindStringIndex(styles); loc != nil {
+		return styles[:loc[1]] + ours + styles[loc[1]:]
+	}
+	if loc := styleSheetOp.FindStringIndex(styles); loc != nil {
+		return styles[:loc[1]] + "<numFmts>" + ours + "</numFmts>" + styles[loc[1]:]
+	}
+	return styles
+}
+
+// builtinDate reports the built-in number formats that show a date without a
+// time (ECMA-376 18.8.30; 27–36 and 50–58 are the East Asian date formats).
+func builtinDate(id int) bool {
+	return (id >= 14 && id <= 17) || (id >= 27 && id <= 31) || (id >= 34 && id <= 36) || (id >= 50 && id <= 58)
+}
+
+type formatKind int
+
+const (
+	kindOther formatKind = iota
+	kindDate
+	kindDateTime
+)
+
+// dateKind classifies a number format code by its unquoted letters: y or d
+// means a date; with h or s too, a date-time.
+func dateKind(code string) formatKind {
+	var b strings.Builder
+	inQuote := false
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+		case inQuote:
+		case c == '\\' || c == '_' || c == '*':
+			i++ // the next character is literal or padding
+		case c == '[':
+			if j := strings.IndexByte(code[i:], ']'); j > 0 {
+				i += j
+			}
+		default:
+			b.WriteByte(c | 0x20) // lower-case ASCII letters
+		}
+	}
+	s := b.String()
+	if strings.Contains(s, "general") {
+		return kindOther
+	}
+	hasDate := strings.ContainsAny(s, "yd")
+	hasTime := strings.ContainsAny(s, "hs")
+	switch {
+	case hasDate && hasTime:
+		return kindDateTime
+	case hasDate:
+		return kindDate
+	}
+	return kindOther
+}
+
+func xmlUnescape(s string) string {
+	return strings.NewReplacer("&quot;", `"`, "&apos;", "'", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
