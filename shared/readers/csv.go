@@ -56,7 +56,6 @@ func openCSV(r io.Reader, head []byte, opts Options, lim Limits) (Reader, error)
 	return c, nil
 }
 
-
 func (c *csvReader) Info() Info       { return c.info }
 func (c *csvReader) Header() []string { return c.header }
 func (c *csvReader) Close() error     { return nil }

@@ -1,0 +1,78 @@
+package contacts
+
+// Field is a standard contact field, in the order of the contacts table.
+type Field int
+
+// The standard fields. Tags and custom fields are not in this list: they are
+// a set and a map, not a text column.
+const (
+	Email Field = iota
+	FirstName
+	LastName
+	Phone
+	Company
+	JobTitle
+	Website
+	Street
+	City
+	Region
+	PostalCode
+	Country
+	NumFields
+)
+
+// fieldInfo is the column name and the longest value accepted (characters).
+var fieldInfo = [NumFields]struct {
+	name   string
+	maxLen int
+}{
+	Email:      {"email", 254},
+	FirstName:  {"first_name", 100},
+	LastName:   {"last_name", 100},
+	Phone:      {"phone", 40},
+	Company:    {"company", 200},
+	JobTitle:   {"job_title", 200},
+	Website:    {"website", 2048},
+	Street:     {"street", 500},
+	City:       {"city", 100},
+	Region:     {"region", 100},
+	PostalCode: {"postal_code", 20},
+	Country:    {"country", 100},
+}
+
+// Name is the field's column name, as used in field_mapping and exports.
+func (f Field) Name() string { return fieldInfo[f].name }
+
+// MaxLen is the longest value the field accepts, in characters.
+func (f Field) MaxLen() int { return fieldInfo[f].maxLen }
+
+// FieldByName returns the standard field called name.
+func FieldByName(name string) (Field, bool) {
+	for f := Field(0); f < NumFields; f++ {
+		if fieldInfo[f].name == name {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// Limits of tags and custom fields.
+const (
+	MaxTagLen         = 100
+	MaxTags           = 100
+	MaxCustomValueLen = 2000
+	MaxCustomNameLen  = 64
+)
+
+// Input is what one file row brings for a contact, after mapping and
+// validation. Values are "" where the row left a mapped field blank; which
+// fields were mapped at all is the Plan's business, not the row's.
+type Input struct {
+	Values [NumFields]string
+	Tags   []string
+	// Custom holds custom field values by name; "" is a blank value.
+	Custom map[string]any
+}
+
+// Key is the match key: the email, already trimmed and lower-cased.
+func (in *Input) Key() string { return in.Values[Email] }

@@ -1,0 +1,275 @@
+package mapping
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/portagehq/portage/shared/contacts"
+)
+
+// Target names accepted in field_mapping besides the standard fields.
+const (
+	targetIgnore   = ""
+	targetTags     = "tags"
+	targetFullName = "full_name"
+	customPrefix   = "custom."
+)
+
+// Error is a mapping problem that fails the whole job before any row is
+// written. Its message is safe to show.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+func errorf(format string, args ...any) *Error { return &Error{Msg: fmt.Sprintf(format, args...)} }
+
+// column is what one file column feeds.
+type column struct {
+	kind   columnKind
+	field  contacts.Field
+	custom string
+}
+
+type columnKind int
+
+const (
+	ignored columnKind = iota
+	standard
+	tags
+	fullName
+	custom
+)
+
+// Plan is a resolved mapping for one file's header. It is immutable and safe
+// to share between goroutines.
+type Plan struct {
+	header  []string
+	columns []column
+	// mapped says which standard fields the file supplies at all; an
+	// unmapped field is never touched by an import, a mapped blank one may be
+	// (overwrite_blanks).
+	mapped      [contacts.NumFields]bool
+	customNames []string
+	opts        Options
+}
+
+// Options are the parts of import_options that change how values are read.
+type Options struct {
+	// DateFormat resolves dates such as 03/04/2024: "DD/MM/YYYY",
+	// "MM/DD/YYYY" or "YYYY-MM-DD". Empty: an ambiguous date is a row error.
+	DateFormat string `json:"date_format,omitempty"`
+	// CustomFieldTypes types custom fields by name: text (default), number,
+	// boolean or date. Typed values are stored as JSON numbers, booleans and
+	// ISO dates.
+	CustomFieldTypes map[string]string `json:"custom_field_types,omitempty"`
+}
+
+var customName = regexp.MustCompile(`^[a-z0-9_][a-z0-9_ -]*$`)
+
+// Resolve builds the plan for header. explicit maps a column name to a
+// standard field name, "custom.<name>", "tags", "full_name", or "" to
+// ignore the column. Columns it does not name are auto-mapped from their
+// header when that field is not already taken. The match key (email) must
+// end up mapped.
+func Resolve(header []string, explicit map[string]string, opts Options) (*Plan, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	p := &Plan{header: header, columns: make([]column, len(header)), opts: opts}
+	index := make(map[string]int, len(header))
+	for i, h := range header {
+		index[h] = i
+		index[strings.ToLower(h)] = i
+	}
+	taken := map[string]string{} // target -> column that has it
+	explicitCols := map[int]bool{}
+	names := make([]string, 0, len(explicit))
+	for col := range explicit {
+		names = append(names, col)
+	}
+	sort.Strings(names)
+	for _, colName := range names {
+		i, ok := index[colName]
+		if !ok {
+			i, ok = index[strings.ToLower(colName)]
+		}
+		if !ok {
+			return nil, errorf("field_mapping names column %q, which the file does not have; its columns are: %s", colName, quoteList(header))
+		}
+		target := strings.TrimSpace(explicit[colName])
+		if target == "ignore" || target == "-" {
+			target = targetIgnore
+		}
+		c, err := parseTarget(target)
+		if err != nil {
+			return nil, errorf("field_mapping[%q]: %v", colName, err)
+		}
+		if err := claim(taken, target, header[i]); err != nil {
+			return nil, err
+		}
+		p.columns[i] = c
+		explicitCols[i] = true
+	}
+	for i, h := range header {
+		if explicitCols[i] {
+			continue
+		}
+		target, ok := synonyms[normalizeHeader(h)]
+		if !ok {
+			continue
+		}
+		if _, dup := taken[target]; dup {
+			continue // the first column with a synonym wins; the others stay ignored
+		}
+		c, _ := parseTarget(target)
+		taken[target] = h
+		p.columns[i] = c
+	}
+	for _, c := range p.columns {
+		switch c.kind {
+		case standard:
+			p.mapped[c.field] = true
+		case fullName:
+			// A full name fills the name fields that no column of their own fills.
+			if _, ok := taken["first_name"]; !ok {
+				p.mapped[contacts.FirstName] = true
+			}
+			if _, ok := taken["last_name"]; !ok {
+				p.mapped[contacts.LastName] = true
+			}
+		case custom:
+			p.customNames = append(p.customNames, c.custom)
+		}
+	}
+	if !p.mapped[contacts.Email] {
+		return nil, errorf("no column is mapped to email, the match key every contact needs; the file's columns are: %s. Map one in field_mapping, e.g. {%q: \"email\"}", quoteList(header), firstOr(header, "Email"))
+	}
+	return p, nil
+}
+
+func claim(taken map[string]string, target, col string) error {
+	if target == targetIgnore {
+		return nil
+	}
+	if prev, dup := taken[target]; dup {
+		return errorf("field_mapping maps both %q and %q to %s; map each field from one column", prev, col, target)
+	}
+	taken[target] = col
+	return nil
+}
+
+func parseTarget(target string) (column, error) {
+	switch {
+	case target == targetIgnore:
+		return column{kind: ignored}, nil
+	case target == targetTags:
+		return column{kind: tags}, nil
+	case target == targetFullName:
+		return column{kind: fullName}, nil
+	case strings.HasPrefix(target, customPrefix):
+		name := strings.TrimPrefix(target, customPrefix)
+		if len(name) > contacts.MaxCustomNameLen || !customName.MatchString(name) {
+			return column{}, fmt.Errorf("custom field name %q must be 1–%d lower-case letters, digits, spaces, _ or -", name, contacts.MaxCustomNameLen)
+		}
+		return column{kind: custom, custom: name}, nil
+	}
+	if f, ok := contacts.FieldByName(target); ok {
+		return column{kind: standard, field: f}, nil
+	}
+	return column{}, fmt.Errorf("unknown field %q; use one of %s, tags, full_name, custom.<name>, or \"\" to ignore the column", target, standardNames())
+}
+
+func (o Options) validate() error {
+	switch strings.ToUpper(o.DateFormat) {
+	case "", "DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD":
+	default:
+		return errorf("import_options.date_format %q is not one of DD/MM/YYYY, MM/DD/YYYY, YYYY-MM-DD", o.DateFormat)
+	}
+	for name, typ := range o.CustomFieldTypes {
+		switch typ {
+		case "text", "number", "boolean", "date":
+		default:
+			return errorf("import_options.custom_field_types[%q] = %q: use text, number, boolean or date", name, typ)
+		}
+	}
+	return nil
+}
+
+// Mapped reports whether the file supplies field f.
+func (p *Plan) Mapped(f contacts.Field) bool { return p.mapped[f] }
+
+// CustomNames lists the custom fields the file supplies.
+func (p *Plan) CustomNames() []string { return p.customNames }
+
+// HasTags reports whether a column supplies tags.
+func (p *Plan) HasTags() bool {
+	for _, c := range p.columns {
+		if c.kind == tags {
+			return true
+		}
+	}
+	return false
+}
+
+// Mapping returns the resolved mapping, column → target ("" for ignored),
+// in the form field_mapping takes.
+func (p *Plan) Mapping() map[string]string {
+	out := make(map[string]string, len(p.header))
+	for i, c := range p.columns {
+		out[p.header[i]] = c.target()
+	}
+	return out
+}
+
+func (c column) target() string {
+	switch c.kind {
+	case standard:
+		return c.field.Name()
+	case tags:
+		return targetTags
+	case fullName:
+		return targetFullName
+	case custom:
+		return customPrefix + c.custom
+	}
+	return targetIgnore
+}
+
+// Suggest returns the automatic mapping of a header, for previews: column →
+// target, "" for columns no synonym matches.
+func Suggest(header []string) map[string]string {
+	p := &Plan{header: header, columns: make([]column, len(header))}
+	taken := map[string]bool{}
+	for i, h := range header {
+		if target, ok := synonyms[normalizeHeader(h)]; ok && !taken[target] {
+			taken[target] = true
+			p.columns[i], _ = parseTarget(target)
+		}
+	}
+	return p.Mapping()
+}
+
+func standardNames() string {
+	names := make([]string, 0, contacts.NumFields)
+	for f := contacts.Field(0); f < contacts.NumFields; f++ {
+		names = append(names, f.Name())
+	}
+	return strings.Join(names, ", ")
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+func firstOr(ss []string, def string) string {
+	if len(ss) > 0 {
+		return ss[0]
+	}
+	return def
+}

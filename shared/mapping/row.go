@@ -1,0 +1,215 @@
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/portagehq/portage/shared/contacts"
+	"github.com/portagehq/portage/shared/readers"
+)
+
+// RowError is one problem with one row; the row is not imported. Its JSON
+// form is what import_jobs.errors holds.
+type RowError struct {
+	Row     int    `json:"row"`
+	Column  string `json:"column,omitempty"`
+	Value   string `json:"value,omitempty"`
+	Message string `json:"message"`
+}
+
+// maxErrorValue bounds the value quoted back in a row error.
+const maxErrorValue = 200
+
+// Map validates and normalizes one record. It returns the contact input, or
+// the row's errors (every problem found, not just the first).
+func (p *Plan) Map(rec readers.Record) (contacts.Input, []RowError) {
+	var errs []RowError
+	fail := func(col, val, msg string) {
+		errs = append(errs, RowError{Row: rec.Row, Column: col, Value: clip(val), Message: msg})
+	}
+	for _, pr := range rec.Problems {
+		fail(pr.Column, pr.Value, pr.Message)
+	}
+	var in contacts.Input
+	var name string
+	for i, c := range p.columns {
+		if c.kind == ignored || i >= len(rec.Values) {
+			continue
+		}
+		col := p.header[i]
+		raw := strings.TrimSpace(rec.Values[i])
+		if strings.ContainsRune(raw, 0) {
+			fail(col, strings.ReplaceAll(raw, "\x00", "\\0"), "value contains a NUL character")
+			continue
+		}
+		switch c.kind {
+		case standard:
+			v, err := normalize(c.field, raw)
+			if err != "" {
+				fail(col, raw, err)
+				continue
+			}
+			in.Values[c.field] = v
+		case fullName:
+			name = raw
+		case tags:
+			t, err := splitTags(raw)
+			if err != "" {
+				fail(col, raw, err)
+				continue
+			}
+			in.Tags = t
+		case custom:
+			v, err := p.customValue(c.custom, raw)
+			if err != "" {
+				fail(col, raw, err)
+				continue
+			}
+			if in.Custom == nil {
+				in.Custom = make(map[string]any, len(p.customNames))
+			}
+			in.Custom[c.custom] = v
+		}
+	}
+	if name != "" {
+		first, last := splitName(name)
+		if p.mapped[contacts.FirstName] && in.Values[contacts.FirstName] == "" {
+			in.Values[contacts.FirstName] = first
+		}
+		if p.mapped[contacts.LastName] && in.Values[contacts.LastName] == "" {
+			in.Values[contacts.LastName] = last
+		}
+	}
+	if in.Values[contacts.Email] == "" && !hasColumnError(errs, p.emailColumn()) {
+		fail(p.emailColumn(), "", "email is required: it is the match key")
+	}
+	if len(errs) > 0 {
+		return contacts.Input{}, errs
+	}
+	return in, nil
+}
+
+func (p *Plan) emailColumn() string {
+	for i, c := range p.columns {
+		if c.kind == standard && c.field == contacts.Email {
+			return p.header[i]
+		}
+	}
+	return "email"
+}
+
+func hasColumnError(errs []RowError, col string) bool {
+	for _, e := range errs {
+		if e.Column == col {
+			return true
+		}
+	}
+	return false
+}
+
+// normalize returns the stored form of a standard field's value, or why it
+// is not acceptable. Blank stays blank.
+func normalize(f contacts.Field, v string) (string, string) {
+	if v == "" {
+		return "", ""
+	}
+	var msg string
+	switch f {
+	case contacts.Email:
+		v, msg = normalizeEmail(v)
+	case contacts.Phone:
+		v, msg = normalizePhone(v)
+	case contacts.Website:
+		v, msg = normalizeWebsite(v)
+	default:
+		v = strings.Join(strings.Fields(v), " ")
+	}
+	if msg != "" {
+		return "", msg
+	}
+	if n := utf8.RuneCountInString(v); n > f.MaxLen() {
+		return "", fmt.Sprintf("%s is %d characters long, more than the %d allowed", f.Name(), n, f.MaxLen())
+	}
+	return v, ""
+}
+
+func splitTags(raw string) ([]string, string) {
+	if raw == "" {
+		return nil, ""
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == '|' }) {
+		t = strings.Join(strings.Fields(t), " ")
+		if t == "" || seen[strings.ToLower(t)] {
+			continue
+		}
+		if utf8.RuneCountInString(t) > contacts.MaxTagLen {
+			return nil, fmt.Sprintf("tag %q is longer than %d characters", clip(t), contacts.MaxTagLen)
+		}
+		seen[strings.ToLower(t)] = true
+		out = append(out, t)
+	}
+	if len(out) > contacts.MaxTags {
+		return nil, fmt.Sprintf("%d tags, more than the %d allowed", len(out), contacts.MaxTags)
+	}
+	return out, ""
+}
+
+func (p *Plan) customValue(name, raw string) (any, string) {
+	if raw == "" {
+		return "", ""
+	}
+	switch p.opts.CustomFieldTypes[name] {
+	case "number":
+		n, ok, why := parseNumber(raw)
+		if why != "" {
+			return nil, fmt.Sprintf("custom.%s: the number %s", name, why)
+		}
+		if !ok {
+			return nil, fmt.Sprintf("custom.%s must be a number", name)
+		}
+		return json.Number(n), ""
+	case "boolean":
+		b, ok := parseBool(raw)
+		if !ok {
+			return nil, fmt.Sprintf("custom.%s must be yes/no, true/false or 1/0", name)
+		}
+		return b, ""
+	case "date":
+		d, msg := parseDate(raw, p.opts.DateFormat)
+		if msg != "" {
+			return nil, fmt.Sprintf("custom.%s: %s", name, msg)
+		}
+		return d, ""
+	}
+	if n := utf8.RuneCountInString(raw); n > contacts.MaxCustomValueLen {
+		return nil, fmt.Sprintf("custom.%s is %d characters long, more than the %d allowed", name, n, contacts.MaxCustomValueLen)
+	}
+	return raw, ""
+}
+
+// splitName splits "Ada Lovelace" and "Lovelace, Ada" into first and last.
+func splitName(s string) (first, last string) {
+	if before, after, ok := strings.Cut(s, ","); ok {
+		return strings.TrimSpace(after), strings.TrimSpace(before)
+	}
+	parts := strings.Fields(s)
+	if len(parts) == 1 {
+		return parts[0], ""
+	}
+	return strings.Join(parts[:len(parts)-1], " "), parts[len(parts)-1]
+}
+
+func clip(s string) string {
+	if len(s) <= maxErrorValue {
+		return s
+	}
+	n := maxErrorValue
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,73 @@
+package mapping
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// synonyms maps a normalized header (see normalizeHeader) to a target.
+// Several languages: English, French, German, Spanish, Italian, Portuguese,
+// Dutch.
+var synonyms = buildSynonyms(map[string][]string{
+	"email": {"email", "e-mail", "email address", "e-mail address", "mail", "email1", "primary email",
+		"work email", "business email", "courriel", "adresse e-mail", "adresse email", "e-mail-adresse",
+		"correo", "correo electronico", "email adres", "e-mailadres", "posta elettronica", "indirizzo email",
+		"endereco de email"},
+	"first_name": {"first name", "firstname", "first", "given name", "forename", "fname", "prenom",
+		"vorname", "nombre", "nome", "primeiro nome", "voornaam"},
+	"last_name": {"last name", "lastname", "last", "surname", "family name", "lname", "nom", "nom de famille",
+		"nachname", "familienname", "apellido", "apellidos", "cognome", "sobrenome", "achternaam"},
+	"full_name": {"name", "full name", "fullname", "contact name", "contact", "nom complet", "vollstandiger name",
+		"nombre completo", "nome completo", "naam"},
+	"phone": {"phone", "phone number", "telephone", "telephone number", "tel", "mobile", "mobile phone",
+		"mobile number", "cell", "cell phone", "work phone", "business phone", "primary phone", "telefon",
+		"telefonnummer", "handy", "mobil", "telefono", "movil", "celular", "cellulare", "telefone", "portable",
+		"numero de telephone", "telefoonnummer", "mobiel"},
+	"company": {"company", "company name", "organization", "organisation", "org", "account", "account name",
+		"employer", "business", "firma", "unternehmen", "societe", "entreprise", "empresa", "azienda",
+		"bedrijf", "organizacion"},
+	"job_title": {"job title", "title", "position", "role", "job", "poste", "fonction", "titre",
+		"berufsbezeichnung", "position im unternehmen", "cargo", "puesto", "ruolo", "functie"},
+	"website": {"website", "web site", "web", "url", "homepage", "site", "site web", "webseite", "sitio web",
+		"pagina web", "sito web", "company website"},
+	"street": {"street", "street address", "address", "address 1", "address line 1", "address1", "rue",
+		"adresse", "strasse", "straße", "calle", "direccion", "indirizzo", "via", "endereco", "straat", "adres"},
+	"city": {"city", "town", "ville", "stadt", "ort", "ciudad", "citta", "cidade", "localidad", "plaats", "woonplaats"},
+	"region": {"region", "state", "province", "county", "state/province", "state province", "bundesland",
+		"provincia", "estado", "provincie", "departement"},
+	"postal_code": {"postal code", "postcode", "post code", "zip", "zip code", "zipcode", "plz", "postleitzahl",
+		"code postal", "codigo postal", "cap", "cep", "postcode nl"},
+	"country": {"country", "country/region", "country region", "pays", "land", "pais", "paese", "nation"},
+	"tags": {"tags", "tag", "labels", "label", "etiquettes", "schlagworte", "etiquetas", "etichette"},
+})
+
+func buildSynonyms(by map[string][]string) map[string]string {
+	out := make(map[string]string)
+	for target, names := range by {
+		for _, n := range names {
+			out[normalizeHeader(n)] = target
+		}
+	}
+	return out
+}
+
+// normalizeHeader folds case, accents and punctuation: "E-mail Address",
+// "email_address" and "EmailAddress" all become "emailaddress".
+func normalizeHeader(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	folded, _, err := transform.String(t, strings.ToLower(s))
+	if err != nil {
+		folded = strings.ToLower(s)
+	}
+	var b strings.Builder
+	for _, r := range folded {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
