@@ -42,7 +42,7 @@ var synonyms = buildSynonyms(map[string][]string{
 	"postal_code": {"postal code", "postcode", "post code", "zip", "zip code", "zipcode", "plz", "postleitzahl",
 		"code postal", "codigo postal", "cap", "cep", "postcode nl"},
 	"country": {"country", "country/region", "country region", "pays", "land", "pais", "paese", "nation"},
-	"tags": {"tags", "tag", "labels", "label", "etiquettes", "schlagworte", "etiquetas", "etichette"},
+	"tags":    {"tags", "tag", "labels", "label", "etiquettes", "schlagworte", "etiquetas", "etichette"},
 })
 
 func buildSynonyms(by map[string][]string) map[string]string {
