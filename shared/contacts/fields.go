@@ -68,11 +68,21 @@ const (
 // validation. Values are "" where the row left a mapped field blank; which
 // fields were mapped at all is the Plan's business, not the row's.
 type Input struct {
-	Values [NumFields]string
-	Tags   []string
-	// Custom holds custom field values by name; "" is a blank value.
-	Custom map[string]any
+	Values [NumFields]string `json:"v"`
+	// Mapped has bit f set when the file maps field f: a blank value of a
+	// mapped field may clear it (overwrite_blanks); an unmapped field is
+	// never touched.
+	Mapped uint32   `json:"m"`
+	Tags   []string `json:"t,omitempty"`
+	// Custom holds the mapped custom fields by name; "" is a blank value.
+	Custom map[string]any `json:"x,omitempty"`
 }
 
 // Key is the match key: the email, already trimmed and lower-cased.
 func (in *Input) Key() string { return in.Values[Email] }
+
+// IsMapped reports whether the file maps field f.
+func (in *Input) IsMapped(f Field) bool { return in.Mapped&(1<<f) != 0 }
+
+// SetMapped marks field f as mapped.
+func (in *Input) SetMapped(f Field) { in.Mapped |= 1 << f }

@@ -32,7 +32,7 @@ func (p *Plan) Map(rec readers.Record) (contacts.Input, []RowError) {
 	for _, pr := range rec.Problems {
 		fail(pr.Column, pr.Value, pr.Message)
 	}
-	var in contacts.Input
+	in := contacts.Input{Mapped: p.mappedMask()}
 	var name string
 	for i, c := range p.columns {
 		if c.kind == ignored || i >= len(rec.Values) {
@@ -89,6 +89,16 @@ func (p *Plan) Map(rec readers.Record) (contacts.Input, []RowError) {
 		return contacts.Input{}, errs
 	}
 	return in, nil
+}
+
+func (p *Plan) mappedMask() uint32 {
+	var m uint32
+	for f, ok := range p.mapped {
+		if ok {
+			m |= 1 << f
+		}
+	}
+	return m
 }
 
 func (p *Plan) emailColumn() string {

@@ -1,0 +1,282 @@
+package importer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/shared/contacts"
+	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/mapping"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/readers"
+)
+
+// MaxErrorsKept bounds the row errors kept in a chunk result and in
+// import_jobs.errors; the error report in the object store has all of them.
+const MaxErrorsKept = 100
+
+// ChunkResult is what one chunk did. Created + Updated + Skipped + Errors =
+// Rows.
+type ChunkResult struct {
+	Index   int `json:"index"`
+	Rows    int `json:"rows"`
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	Skipped int `json:"skipped"`
+	Errors  int `json:"errors"`
+	// Replayed is true when the chunk had already been applied and this call
+	// only returned the recorded result.
+	Replayed bool `json:"replayed"`
+}
+
+// Deps are what the steps need; build them once per Lambda container.
+type Deps struct {
+	DB *pgxpool.Pool
+	// Store holds the uploads and the pipeline's parts, manifests and reports.
+	Store objstore.Store
+	// ChunkRows is the number of file rows per chunk (default 5000).
+	ChunkRows int
+	// Limits bound what a file may hold (readers.DefaultLimits where zero).
+	Limits readers.Limits
+	// TempDir holds spooled XLSX and JSON uploads (default os.TempDir()).
+	TempDir string
+}
+
+// maxConflictRetries bounds the reruns of a chunk transaction that lost a
+// deadlock or serialization conflict to a concurrent import.
+const maxConflictRetries = 5
+
+// ApplyChunk applies one chunk in one transaction: contacts created or
+// updated under the job's duplicate strategy, one import event per contact
+// created, updated or skipped, the chunk's result row and the job's
+// processed_rows. A chunk that was already applied changes nothing and
+// returns the recorded result, so a retried or redriven chunk is harmless.
+// Concurrent chunks of any jobs may run; they serialize on the contacts they
+// share.
+func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
+	rows, err := readPart(ctx, d.Store, c.Key)
+	if err != nil {
+		return ChunkResult{}, err
+	}
+	if len(rows) != c.Rows {
+		return ChunkResult{}, inputErrorf("chunk %d of job %s: part has %d rows, the manifest says %d", c.Index, c.JobID, len(rows), c.Rows)
+	}
+	var res ChunkResult
+	for attempt := 0; ; attempt++ {
+		err = postgres.InTenantTx(ctx, d.DB, c.TenantID, func(tx pgx.Tx) error {
+			var err error
+			res, err = applyChunkTx(ctx, tx, c, rows)
+			return err
+		})
+		if err == nil || !postgres.IsRetryable(err) || attempt == maxConflictRetries {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	if err != nil {
+		if IsInput(err) || errors.Is(err, jobs.ErrWrongState) {
+			return res, err
+		}
+		if postgres.IsRetryable(err) || postgres.IsConnectionError(err) {
+			return res, &TransientError{Err: fmt.Errorf("chunk %d of job %s: %w", c.Index, c.JobID, err)}
+		}
+		return res, fmt.Errorf("chunk %d of job %s: %w", c.Index, c.JobID, err)
+	}
+	return res, nil
+}
+
+func readPart(ctx context.Context, store objstore.Store, key string) ([]partRow, error) {
+	rc, err := store.Get(ctx, key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, inputErrorf("chunk part %s is missing; prepare must run again", key)
+	}
+	if err != nil {
+		return nil, &TransientError{Err: err}
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(rc, 256<<10))
+	dec.UseNumber()
+	var rows []partRow
+	for {
+		var r partRow
+		if err := dec.Decode(&r); err == io.EOF {
+			return rows, nil
+		} else if err != nil {
+			return nil, &TransientError{Err: fmt.Errorf("read chunk part %s: %w", key, err)}
+		}
+		rows = append(rows, r)
+	}
+}
+
+func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (ChunkResult, error) {
+	res := ChunkResult{Index: c.Index, Rows: len(rows)}
+	// Claim the chunk. A concurrent attempt at the same chunk waits here on
+	// the primary key until this transaction ends, then sees the result row.
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO import_chunks (import_job_id, chunk_index, tenant_id, first_row, last_row, row_count)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		c.JobID, c.Index, c.TenantID, c.FirstRow, c.LastRow, len(rows))
+	if err != nil {
+		return res, fmt.Errorf("claim chunk: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return recordedResult(ctx, tx, c)
+	}
+	job, err := jobs.GetImport(ctx, tx, c.JobID)
+	if err != nil {
+		return res, err
+	}
+	if job.Status != jobs.StatusProcessing {
+		return res, fmt.Errorf("apply chunk to a %s job: %w", job.Status, jobs.ErrWrongState)
+	}
+	opts := &job.ImportOptions
+
+	var valid []*partRow
+	var rowErrors []mapping.RowError
+	for i := range rows {
+		r := &rows[i]
+		switch {
+		case len(r.Errors) > 0:
+			res.Errors++
+			rowErrors = append(rowErrors, r.Errors...)
+		case r.DupOf > 0:
+			res.Skipped++
+		case r.Input != nil:
+			valid = append(valid, r)
+		default:
+			return res, inputErrorf("chunk part %s: row %d is empty", c.Key, r.Row)
+		}
+	}
+
+	outcomes, err := applyRows(ctx, tx, c, opts, valid)
+	if err != nil {
+		return res, err
+	}
+	res.Created, res.Updated = outcomes[created], outcomes[updated]
+	res.Skipped += outcomes[skipped] + outcomes[skippedNoMatch]
+
+	if len(rowErrors) > MaxErrorsKept {
+		rowErrors = rowErrors[:MaxErrorsKept]
+	}
+	errsJSON, err := json.Marshal(nonNil(rowErrors))
+	if err != nil {
+		return res, err
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE import_chunks SET created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6,
+			errors = $7, completed_at = now()
+		WHERE import_job_id = $1 AND chunk_index = $2`,
+		c.JobID, c.Index, res.Created, res.Updated, res.Skipped, res.Errors, string(errsJSON)); err != nil {
+		return res, fmt.Errorf("record chunk result: %w", err)
+	}
+	// Last, so the job row's lock is held for as short a time as possible.
+	if _, err := tx.Exec(ctx, `UPDATE import_jobs SET processed_rows = coalesce(processed_rows, 0) + $2 WHERE id = $1`,
+		c.JobID, len(rows)); err != nil {
+		return res, fmt.Errorf("count processed rows: %w", err)
+	}
+	return res, nil
+}
+
+// applyRows writes the valid rows and counts their outcomes. Keys are unique
+// within the chunk (prepare made them so).
+func applyRows(ctx context.Context, tx pgx.Tx, c Chunk, opts *jobs.Options, valid []*partRow) (map[outcome]int, error) {
+	counts := map[outcome]int{}
+	pending := valid
+	for round := 0; len(pending) > 0; round++ {
+		if round > 3 {
+			return nil, fmt.Errorf("contacts keep being created concurrently for %d keys", len(pending))
+		}
+		keys := make([]string, len(pending))
+		for i, r := range pending {
+			keys[i] = r.Input.Key()
+		}
+		matches, err := contacts.FindLive(ctx, tx, c.TenantID, keys, !opts.DryRun)
+		if err != nil {
+			return nil, err
+		}
+		var creates []contacts.Row
+		var createRows []*partRow
+		var updates []contacts.Row
+		var updatePrev, skips []contacts.Match
+		for _, r := range pending {
+			m, ok := matches[r.Input.Key()]
+			if !ok {
+				if opts.DuplicateStrategy == jobs.UpdateOnly {
+					counts[skippedNoMatch]++
+					continue
+				}
+				row, err := newContact(c.TenantID, opts, r.Input)
+				if err != nil {
+					return nil, err
+				}
+				creates = append(creates, row)
+				createRows = append(createRows, r)
+				continue
+			}
+			next, o, err := applyStrategy(opts, r.Input, &m.Row)
+			if err != nil {
+				return nil, err
+			}
+			counts[o]++
+			if o == updated {
+				updates = append(updates, next)
+				updatePrev = append(updatePrev, m)
+			} else {
+				skips = append(skips, m)
+			}
+		}
+		if opts.DryRun {
+			counts[created] += len(creates)
+			return counts, nil
+		}
+		if err := contacts.Update(ctx, tx, c.TenantID, c.JobID, updates, updatePrev); err != nil {
+			return nil, err
+		}
+		if err := contacts.RecordSkipped(ctx, tx, c.JobID, skips); err != nil {
+			return nil, err
+		}
+		inserted, err := contacts.InsertNew(ctx, tx, c.JobID, creates)
+		if err != nil {
+			return nil, err
+		}
+		// Keys another transaction created meanwhile are matches now: go round
+		// again for them.
+		pending = pending[:0:0]
+		for _, r := range createRows {
+			if inserted[r.Input.Key()] {
+				counts[created]++
+			} else {
+				pending = append(pending, r)
+			}
+		}
+	}
+	return counts, nil
+}
+
+func recordedResult(ctx context.Context, tx pgx.Tx, c Chunk) (ChunkResult, error) {
+	res := ChunkResult{Index: c.Index, Replayed: true}
+	err := tx.QueryRow(ctx, `
+		SELECT row_count, created_count, updated_count, skipped_count, error_count
+		FROM import_chunks WHERE import_job_id = $1 AND chunk_index = $2`, c.JobID, c.Index).
+		Scan(&res.Rows, &res.Created, &res.Updated, &res.Skipped, &res.Errors)
+	if err != nil {
+		return res, fmt.Errorf("read recorded chunk result: %w", err)
+	}
+	return res, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

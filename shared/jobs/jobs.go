@@ -1,0 +1,285 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/portagehq/portage/shared/mapping"
+)
+
+// Status values of import_jobs.status.
+const (
+	StatusPending    = "pending"
+	StatusProcessing = "processing"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+	StatusRolledBack = "rolled_back"
+)
+
+// ErrNotFound means no job with that id is visible to the tenant.
+var ErrNotFound = errors.New("import job not found")
+
+// ErrWrongState means the job is not in a state that allows the operation.
+var ErrWrongState = errors.New("import job is in the wrong state")
+
+// Duplicate strategies (import_options.duplicate_strategy).
+const (
+	Skip       = "skip"
+	Update     = "update"
+	Merge      = "merge"
+	UpdateOnly = "update_only"
+)
+
+// Options is import_options. Unknown keys are refused when decoding.
+type Options struct {
+	// DuplicateStrategy says what a row whose key matches a live contact
+	// does; default skip.
+	DuplicateStrategy string `json:"duplicate_strategy,omitempty"`
+	// OverwriteBlanks makes update and update_only clear a field the file
+	// maps but leaves blank; by default blanks never erase.
+	OverwriteBlanks bool `json:"overwrite_blanks,omitempty"`
+	// Tags are added to every created or updated contact.
+	Tags []string `json:"tags,omitempty"`
+	// WorkspaceID is the workspace of created contacts.
+	WorkspaceID *uuid.UUID `json:"workspace_id,omitempty"`
+	// DryRun validates and counts everything and keeps no contact or event.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Sheet names the XLSX sheet to read; default the first visible one.
+	Sheet string `json:"sheet,omitempty"`
+	mapping.Options
+}
+
+// ParseOptions decodes and validates import_options.
+func ParseOptions(raw []byte) (Options, error) {
+	var o Options
+	if len(raw) > 0 && string(raw) != "null" {
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			return o, fmt.Errorf("import_options: %w", err)
+		}
+	}
+	return o, o.Validate()
+}
+
+// Validate checks the options and fills defaults.
+func (o *Options) Validate() error {
+	switch o.DuplicateStrategy {
+	case "":
+		o.DuplicateStrategy = Skip
+	case Skip, Update, Merge, UpdateOnly:
+	default:
+		return fmt.Errorf("import_options.duplicate_strategy %q: use skip, update, merge or update_only", o.DuplicateStrategy)
+	}
+	for _, t := range o.Tags {
+		if strings.TrimSpace(t) == "" || len(t) > 100 {
+			return fmt.Errorf("import_options.tags: %q is not a tag (1–100 characters)", t)
+		}
+	}
+	return nil
+}
+
+// ImportJob is an import_jobs row; JSON names are the seed's column names.
+type ImportJob struct {
+	ID            uuid.UUID         `json:"id"`
+	TenantID      uuid.UUID         `json:"tenant_id"`
+	WorkspaceID   *uuid.UUID        `json:"workspace_id"`
+	FileName      string            `json:"file_name"`
+	FileSize      int64             `json:"file_size"`
+	FileURL       string            `json:"file_url"`
+	FileType      string            `json:"file_type"`
+	FieldMapping  map[string]string `json:"field_mapping"`
+	ImportOptions Options           `json:"import_options"`
+	Status        string            `json:"status"`
+	TotalRows     *int              `json:"total_rows"`
+	ImportedCount int               `json:"imported_count"`
+	UpdatedCount  int               `json:"updated_count"`
+	CreatedCount  int               `json:"created_count"`
+	SkippedCount  int               `json:"skipped_count"`
+	ErrorCount    int               `json:"error_count"`
+	Errors        json.RawMessage   `json:"errors"`
+	ProcessedRows int               `json:"processed_rows"`
+	StartedAt     *time.Time        `json:"started_at"`
+	CompletedAt   *time.Time        `json:"completed_at"`
+	CreatedBy     *uuid.UUID        `json:"created_by"`
+	CreatedAt     time.Time         `json:"created_at"`
+	CanRollback   bool              `json:"can_rollback"`
+	RolledBackAt  *time.Time        `json:"rolled_back_at"`
+}
+
+// Details is the import_job_details row of a job.
+type Details struct {
+	SourceKey      string
+	ManifestKey    *string
+	ErrorReportKey *string
+	ChunkCount     *int
+	FailureReason  *string
+}
+
+// NewImport describes a job to create.
+type NewImport struct {
+	ID           uuid.UUID
+	TenantID     uuid.UUID
+	CreatedBy    *uuid.UUID
+	FileName     string
+	FileSize     int64
+	FileURL      string
+	FileType     string
+	SourceKey    string
+	FieldMapping map[string]string
+	Options      Options
+}
+
+// CreateImport inserts a pending job and its details.
+func CreateImport(ctx context.Context, tx pgx.Tx, n NewImport) error {
+	// JSON goes out as text: in exec mode pgx would send []byte as bytea.
+	var mappingJSON *string
+	if n.FieldMapping != nil {
+		b, err := json.Marshal(n.FieldMapping)
+		if err != nil {
+			return err
+		}
+		s := string(b)
+		mappingJSON = &s
+	}
+	optsJSON, err := json.Marshal(n.Options)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO import_jobs (id, tenant_id, workspace_id, file_name, file_size, file_url, file_type,
+			field_mapping, import_options, status, created_by, can_rollback)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, NOT $11)`,
+		n.ID, n.TenantID, n.Options.WorkspaceID, n.FileName, n.FileSize, n.FileURL, nullIfEmpty(n.FileType),
+		mappingJSON, string(optsJSON), n.CreatedBy, n.Options.DryRun)
+	if err != nil {
+		return fmt.Errorf("create import job %s: %w", n.ID, err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO import_job_details (import_job_id, tenant_id, source_key) VALUES ($1, $2, $3)`,
+		n.ID, n.TenantID, n.SourceKey)
+	if err != nil {
+		return fmt.Errorf("create import job %s details: %w", n.ID, err)
+	}
+	return nil
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+const importColumns = `id, tenant_id, workspace_id, coalesce(file_name, ''), coalesce(file_size, 0), coalesce(file_url, ''),
+	coalesce(file_type, ''), field_mapping, import_options, coalesce(status, ''), total_rows,
+	coalesce(imported_count, 0), coalesce(updated_count, 0), coalesce(created_count, 0),
+	coalesce(skipped_count, 0), coalesce(error_count, 0), coalesce(errors, '[]'::jsonb),
+	coalesce(processed_rows, 0), started_at, completed_at, created_by, created_at,
+	coalesce(can_rollback, false), rolled_back_at`
+
+// GetImport reads a job, or returns ErrNotFound.
+func GetImport(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ImportJob, error) {
+	return scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = $1`, id))
+}
+
+func scanImport(row pgx.Row) (ImportJob, error) {
+	var j ImportJob
+	var mappingJSON, optsJSON []byte
+	var created time.Time
+	err := row.Scan(&j.ID, &j.TenantID, &j.WorkspaceID, &j.FileName, &j.FileSize, &j.FileURL, &j.FileType,
+		&mappingJSON, &optsJSON, &j.Status, &j.TotalRows, &j.ImportedCount, &j.UpdatedCount, &j.CreatedCount,
+		&j.SkippedCount, &j.ErrorCount, &j.Errors, &j.ProcessedRows, &j.StartedAt, &j.CompletedAt,
+		&j.CreatedBy, &created, &j.CanRollback, &j.RolledBackAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("read import job: %w", err)
+	}
+	j.CreatedAt = created
+	if len(mappingJSON) > 0 {
+		if err := json.Unmarshal(mappingJSON, &j.FieldMapping); err != nil {
+			return j, fmt.Errorf("import job %s field_mapping: %w", j.ID, err)
+		}
+	}
+	if j.ImportOptions, err = ParseOptions(optsJSON); err != nil {
+		return j, fmt.Errorf("import job %s: %w", j.ID, err)
+	}
+	return j, nil
+}
+
+// GetDetails reads a job's details row.
+func GetDetails(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Details, error) {
+	var d Details
+	err := tx.QueryRow(ctx, `SELECT coalesce(source_key, ''), manifest_key, error_report_key, chunk_count, failure_reason
+		FROM import_job_details WHERE import_job_id = $1`, id).
+		Scan(&d.SourceKey, &d.ManifestKey, &d.ErrorReportKey, &d.ChunkCount, &d.FailureReason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("read import job %s details: %w", id, err)
+	}
+	return d, nil
+}
+
+// Prepared records what prepare found and moves the job to processing. A
+// job already processing (a retried prepare) is updated the same way; one in
+// any other state is ErrWrongState.
+type Prepared struct {
+	TotalRows      int
+	ManifestKey    string
+	ErrorReportKey string
+	ChunkCount     int
+	FileType       string
+}
+
+// MarkPrepared stores prepare's results.
+func MarkPrepared(ctx context.Context, tx pgx.Tx, id uuid.UUID, p Prepared) error {
+	tag, err := tx.Exec(ctx, `
+		UPDATE import_jobs SET status = 'processing', total_rows = $2, file_type = $3,
+			started_at = coalesce(started_at, now() AT TIME ZONE 'UTC'), processed_rows = coalesce(processed_rows, 0)
+		WHERE id = $1 AND status IN ('pending', 'processing')`, id, p.TotalRows, p.FileType)
+	if err != nil {
+		return fmt.Errorf("mark import job %s prepared: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("mark import job %s prepared: %w", id, ErrWrongState)
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE import_job_details SET manifest_key = $2, error_report_key = $3, chunk_count = $4, updated_at = now()
+		WHERE import_job_id = $1`, id, p.ManifestKey, nullIfEmpty(p.ErrorReportKey), p.ChunkCount)
+	if err != nil {
+		return fmt.Errorf("mark import job %s prepared: %w", id, err)
+	}
+	return nil
+}
+
+// MarkFailed records why a job failed. Rows already written stay (and stay
+// rollbackable); a job that already completed or was rolled back is left as
+// it is and ErrWrongState returned.
+func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) error {
+	errs, _ := json.Marshal([]map[string]any{{"row": 0, "message": reason}})
+	tag, err := tx.Exec(ctx, `
+		UPDATE import_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC',
+			errors = CASE WHEN coalesce(jsonb_array_length(errors), 0) = 0 THEN $2::jsonb ELSE errors END
+		WHERE id = $1 AND status IN ('pending', 'processing', 'failed')`, id, string(errs))
+	if err != nil {
+		return fmt.Errorf("mark import job %s failed: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("mark import job %s failed: %w", id, ErrWrongState)
+	}
+	_, err = tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = $2, updated_at = now() WHERE import_job_id = $1`, id, reason)
+	if err != nil {
+		return fmt.Errorf("mark import job %s failed: %w", id, err)
+	}
+	return nil
+}
