@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestPreviewJSON(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/people.csv"
+	os.WriteFile(path, []byte("E-mail;Prénom;Notes\nada@example.com;Ada;\"a;b\"\n"), 0o644)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"preview", path, "--json"}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"file_type": "csv", "encoding": "utf-8", "delimiter": ";",
+		"header":            []any{"E-mail", "Prénom", "Notes"},
+		"rows":              []any{[]any{"ada@example.com", "Ada", "a;b"}},
+		"suggested_mapping": map[string]any{"E-mail": "email", "Prénom": "first_name", "Notes": ""},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("preview --json = %v\nwant %v", got, want)
+	}
+}
+
+func TestPreviewHuman(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"preview", "../../shared/readers/testdata/contacts.xlsx"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Type:      xlsx", "Sheet:     Contacts", "Email", "→ email", "Signed Up", "(not imported)", "2024-03-04"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, out.String())
+		}
+	}
+}
+
+func TestPreviewDamagedFile(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"preview", "../../shared/readers/testdata/unbalanced-quote.csv"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "line 3: a quoted value starting here is never closed") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{}, {"nope"}, {"preview"}} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		var ee exitError
+		if !asExit(err, &ee) || ee.code != 2 {
+			t.Errorf("%v: error %v, want a usage error (exit 2)", args, err)
+		}
+	}
+}
+
+func asExit(err error, target *exitError) bool {
+	e, ok := err.(exitError)
+	*target = e
+	return ok
+}
+
+// migrate applies every migration to an empty database, then finds nothing
+// to do on a second run.
+func TestMigrate(t *testing.T) {
+	// Not parallel: it sets DATABASE_URL for the command.
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("portage_migrate_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)") })
+	cfg, _ := pgx.ParseConfig(os.Getenv("DATABASE_URL"))
+	t.Setenv("DATABASE_URL", fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name))
+
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"migrate"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "Applied migrations [1 2].\n" {
+		t.Fatalf("first migrate printed %q", got)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"migrate"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "Schema is up to date.\n" {
+		t.Fatalf("second migrate printed %q", got)
+	}
+}
