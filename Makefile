@@ -8,11 +8,15 @@ GO ?= go
 WITHPG = $(GO) run ./local/withpg
 TESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: test lint vet fmt-check pg
+.PHONY: test lint vet fmt-check pg demo migrate
 
 ## test: lint, then every test against a real PostgreSQL
 test: lint pg
 	$(WITHPG) $(GO) test $(TESTFLAGS) ./...
+
+## demo: import a sample file with typical mistakes, end to end, and print the outcome
+demo: pg
+	$(WITHPG) $(GO) run ./cmd/portage demo
 
 ## lint: formatting, go vet, staticcheck
 lint: fmt-check vet

@@ -22,6 +22,9 @@ Usage:
       its first rows and the field mapping it would use.
   portage migrate
       Apply the database migrations to DATABASE_URL.
+  portage demo
+      Import a generated sample file with typical mistakes into DATABASE_URL's
+      database, then an update of it, and print what happened.
 
 Run 'portage COMMAND --help' for a command's options.
 `
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return preview(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
 
 func TestPreviewJSON(t *testing.T) {
@@ -75,6 +77,21 @@ func asExit(err error, target *exitError) bool {
 	e, ok := err.(exitError)
 	*target = e
 	return ok
+}
+
+func TestDemo(t *testing.T) {
+	// Not parallel: it sets DATABASE_URL for the command.
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"demo"}, &out, &errOut); err != nil {
+		t.Fatal(err, out.String())
+	}
+	for _, s := range []string{"rows 6: created 3, updated 0, skipped 1, errors 2", "rows 2: created 1, updated 1",
+		"ada@example.com    Ada         Lovelace   Babbage & Co", "+442079460958", "00501", "Demo complete"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("demo output lacks %q:\n%s", s, out.String())
+		}
+	}
 }
 
 // migrate applies every migration to an empty database, then finds nothing
