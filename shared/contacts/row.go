@@ -23,46 +23,33 @@ type Row struct {
 	DeletedAt   *string
 }
 
-type rowJSON struct {
-	ID          uuid.UUID                  `json:"id"`
-	TenantID    uuid.UUID                  `json:"tenant_id"`
-	WorkspaceID *uuid.UUID                 `json:"workspace_id"`
-	Tags        []string                   `json:"tags"`
-	Custom      map[string]json.RawMessage `json:"custom_fields"`
-	CreatedAt   string                     `json:"created_at,omitempty"`
-	UpdatedAt   string                     `json:"updated_at,omitempty"`
-	DeletedAt   *string                    `json:"deleted_at"`
-}
-
 // UnmarshalJSON reads a to_jsonb(contacts.*) object.
 func (r *Row) UnmarshalJSON(b []byte) error {
-	var base rowJSON
-	if err := json.Unmarshal(b, &base); err != nil {
-		return err
-	}
-	var all map[string]*string
-	// Non-string members (tags, custom_fields) fail this decode, so read the
-	// text fields one by one from a raw map.
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	all = make(map[string]*string, NumFields)
+	*r = Row{}
+	type member struct {
+		name string
+		dst  any
+	}
+	fields := []member{
+		{"id", &r.ID}, {"tenant_id", &r.TenantID}, {"workspace_id", &r.WorkspaceID}, {"tags", &r.Tags},
+		{"custom_fields", &r.Custom}, {"created_at", &r.CreatedAt}, {"updated_at", &r.UpdatedAt},
+		{"deleted_at", &r.DeletedAt},
+	}
 	for f := Field(0); f < NumFields; f++ {
-		v, ok := raw[f.Name()]
+		fields = append(fields, member{f.Name(), &r.Values[f]})
+	}
+	for _, f := range fields {
+		v, ok := raw[f.name]
 		if !ok || string(v) == "null" {
 			continue
 		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return fmt.Errorf("contact field %s: %w", f.Name(), err)
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			return fmt.Errorf("contact field %s: %w", f.name, err)
 		}
-		all[f.Name()] = &s
-	}
-	*r = Row{ID: base.ID, TenantID: base.TenantID, WorkspaceID: base.WorkspaceID, Tags: base.Tags,
-		Custom: base.Custom, CreatedAt: base.CreatedAt, UpdatedAt: base.UpdatedAt, DeletedAt: base.DeletedAt}
-	for f := Field(0); f < NumFields; f++ {
-		r.Values[f] = all[f.Name()]
 	}
 	return nil
 }

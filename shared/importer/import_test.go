@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -77,6 +78,25 @@ func TestImportCSV(t *testing.T) {
 
 func TestImportXLSXAndJSON(t *testing.T) {
 	t.Parallel()
+	t.Run("XLSX", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		b, err := os.ReadFile("../readers/testdata/contacts.xlsx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		job := e.newJob(t, "people.xlsx", string(b), map[string]string{"Signed Up": "custom.signed_up", "Zip": "postal_code"},
+			jobs.Options{Options: mapping.Options{CustomFieldTypes: map[string]string{"signed_up": "date"}}})
+		j := e.run(t, job)
+		if got := countersOf(j); got != (counters{2, 2, 0, 0, 0, 2, 2}) {
+			t.Fatalf("counters %+v", got)
+		}
+		ada := e.live(t)["ada@example.com"]
+		if ada.Value(contacts.Phone) != "15551234567" || ada.Value(contacts.PostalCode) != "02134" ||
+			string(ada.Custom["signed_up"]) != `"2024-03-04"` {
+			t.Fatalf("ada = %+v custom %s", ada, ada.Custom["signed_up"])
+		}
+	})
 	t.Run("JSON", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)

@@ -230,9 +230,7 @@ func GetDetails(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Details, error) {
 	return d, nil
 }
 
-// Prepared records what prepare found and moves the job to processing. A
-// job already processing (a retried prepare) is updated the same way; one in
-// any other state is ErrWrongState.
+// Prepared is what prepare found in the file.
 type Prepared struct {
 	TotalRows      int
 	ManifestKey    string
@@ -241,7 +239,9 @@ type Prepared struct {
 	FileType       string
 }
 
-// MarkPrepared stores prepare's results.
+// MarkPrepared records what prepare found and moves the job to processing.
+// A job already processing (a retried prepare) is updated the same way; one
+// in any other state is ErrWrongState.
 func MarkPrepared(ctx context.Context, tx pgx.Tx, id uuid.UUID, p Prepared) error {
 	tag, err := tx.Exec(ctx, `
 		UPDATE import_jobs SET status = 'processing', total_rows = $2, file_type = $3,

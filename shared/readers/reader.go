@@ -244,12 +244,31 @@ func sniffType(head []byte) (FileType, error) {
 		return "", fileErrorf("the file is binary, not text; upload a .csv, .xlsx or .json file")
 	}
 	if text, _, err := transform.Bytes(transformerFor(enc), body); err == nil || len(text) > 0 {
-		trimmed := bytes.TrimLeft(text, " \t\r\n")
-		if len(trimmed) > 0 && (trimmed[0] == '[' || trimmed[0] == '{') {
+		if looksLikeJSON(text) {
 			return JSON, nil
 		}
 	}
 	return CSV, nil
+}
+
+// looksLikeJSON: an array of objects ("[" then "{" or "]") or an object
+// ("{" then a key), so that a CSV whose first header is "[Email]" stays CSV.
+func looksLikeJSON(text []byte) bool {
+	t := bytes.TrimLeft(text, " \t\r\n")
+	if len(t) < 2 {
+		return false
+	}
+	rest := bytes.TrimLeft(t[1:], " \t\r\n")
+	if len(rest) == 0 {
+		return false
+	}
+	switch t[0] {
+	case '[':
+		return rest[0] == '{' || rest[0] == ']'
+	case '{':
+		return rest[0] == '"' || rest[0] == '}'
+	}
+	return false
 }
 
 // limitedReader fails, rather than truncating, past max bytes.

@@ -306,6 +306,14 @@ func TestFileErrors(t *testing.T) {
 		})
 	}
 
+	// A CSV whose first header starts with a bracket is not JSON.
+	t.Run("BracketHeaderIsCSV", func(t *testing.T) {
+		t.Parallel()
+		res, err := readAll(t, strings.NewReader("[Email],[Name]\na@b.co,Ada\n"), "f.csv", readers.Options{})
+		if err != nil || res.info.FileType != readers.CSV || res.header[0] != "[Email]" {
+			t.Fatalf("read %+v, %v", res, err)
+		}
+	})
 	t.Run("UnknownExtension", func(t *testing.T) {
 		t.Parallel()
 		_, err := readAll(t, strings.NewReader("a,b\n1,2\n"), "contacts.pdf", readers.Options{})
