@@ -135,6 +135,13 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 	if err != nil {
 		return res, err
 	}
+	if job.Status == jobs.StatusFailed {
+		// A redriven execution: the job goes on where it stopped.
+		if _, err := jobs.Reopen(ctx, tx, c.JobID); err != nil {
+			return res, err
+		}
+		job.Status = jobs.StatusProcessing
+	}
 	if job.Status != jobs.StatusProcessing {
 		return res, fmt.Errorf("apply chunk to a %s job: %w", job.Status, jobs.ErrWrongState)
 	}

@@ -244,8 +244,8 @@ func shuffledRows(n int, seed uint64) string {
 	return b.String()
 }
 
-// A chunk for a job that is no longer processing (failed meanwhile) writes
-// nothing.
+// A chunk of a job that failed (its execution is being redriven) reopens
+// the job and applies; one of a job that never got prepared writes nothing.
 func TestApplyChunkOfFailedJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -255,15 +255,29 @@ func TestApplyChunkOfFailedJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := importer.Fail(ctx, e.deps, e.tenant, job, "operator cancelled"); err != nil {
+	if err := importer.Fail(ctx, e.deps, e.tenant, job, "chunk 0 failed"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = importer.ApplyChunk(ctx, e.deps, e.chunks(t, res)[0])
-	if !errors.Is(err, jobs.ErrWrongState) {
-		t.Fatalf("applying a chunk of a failed job: %v, want ErrWrongState", err)
+	if _, err := importer.ApplyChunk(ctx, e.deps, e.chunks(t, res)[0]); err != nil {
+		t.Fatalf("applying a chunk of a failed job on redrive: %v", err)
 	}
-	if n := e.count(t, `SELECT count(*) FROM contacts`) + e.count(t, `SELECT count(*) FROM import_chunks`); n != 0 {
-		t.Fatal("the chunk of a failed job wrote rows")
+	j, err := importer.Finalize(ctx, e.deps, e.tenant, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != jobs.StatusCompleted || j.CreatedCount != 1 || string(j.Errors) != "[]" {
+		t.Fatalf("redriven job = %s, created %d, errors %s", j.Status, j.CreatedCount, j.Errors)
+	}
+	if n := e.count(t, `SELECT count(*) FROM import_job_details WHERE failure_reason IS NOT NULL`); n != 0 {
+		t.Fatal("the failure reason of a redriven job that completed is still set")
+	}
+
+	// A chunk item for a job still pending (a forged manifest) is refused.
+	other := e.newJob(t, "g.csv", "email\nb@x.io\n", nil, jobs.Options{})
+	c := e.chunks(t, res)[0]
+	c.JobID = other
+	if _, err := importer.ApplyChunk(ctx, e.deps, c); !errors.Is(err, jobs.ErrWrongState) {
+		t.Fatalf("chunk of a pending job: %v, want ErrWrongState", err)
 	}
 }
 

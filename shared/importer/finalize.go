@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -32,6 +31,16 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 			job, err = jobs.GetImport(ctx, tx, jobID)
 			return err
 		}
+		if status == jobs.StatusFailed {
+			// A redriven execution whose chunks had all been applied.
+			reopened, err := jobs.Reopen(ctx, tx, jobID)
+			if err != nil {
+				return err
+			}
+			if reopened {
+				status = jobs.StatusProcessing
+			}
+		}
 		if status != jobs.StatusProcessing {
 			return fmt.Errorf("finalize a %s job: %w", status, jobs.ErrWrongState)
 		}
@@ -40,18 +49,17 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 			return err
 		}
 		var n, rows, created, updated, skipped, errCount int
-		var errs json.RawMessage
 		err = tx.QueryRow(ctx, `
 			SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(created_count), 0),
-				coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0),
-				(SELECT coalesce(jsonb_agg(e ORDER BY ci, n), '[]') FROM (
-					SELECT c.chunk_index AS ci, x.n, x.e FROM import_chunks c,
-						jsonb_array_elements(c.errors) WITH ORDINALITY AS x(e, n)
-					WHERE c.import_job_id = $1 ORDER BY c.chunk_index, x.n LIMIT $2) first_errors)
-			FROM import_chunks WHERE import_job_id = $1`, jobID, MaxErrorsKept).
-			Scan(&n, &rows, &created, &updated, &skipped, &errCount, &errs)
+				coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0)
+			FROM import_chunks WHERE import_job_id = $1`, jobID).
+			Scan(&n, &rows, &created, &updated, &skipped, &errCount)
 		if err != nil {
 			return fmt.Errorf("sum chunk results: %w", err)
+		}
+		errs, err := jobs.FirstChunkErrors(ctx, tx, jobID, MaxErrorsKept)
+		if err != nil {
+			return err
 		}
 		if n != deref(det.ChunkCount) {
 			return &TransientError{Err: fmt.Errorf("finalize job %s: %d of %d chunks applied", jobID, n, deref(det.ChunkCount))}

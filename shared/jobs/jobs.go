@@ -83,7 +83,7 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("import_options.tags: %q is not a tag (1–100 characters)", t)
 		}
 	}
-	return nil
+	return o.Options.Validate()
 }
 
 // ImportJob is an import_jobs row; JSON names are the seed's column names.
@@ -282,4 +282,67 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 		return fmt.Errorf("mark import job %s failed: %w", id, err)
 	}
 	return nil
+}
+
+// Reopen moves a prepared job that failed back to processing: an operator
+// redrove its execution, so its remaining chunks and finalize may run. It
+// reports whether the job was reopened.
+func Reopen(ctx context.Context, tx pgx.Tx, id uuid.UUID) (bool, error) {
+	tag, err := tx.Exec(ctx, `
+		UPDATE import_jobs SET status = 'processing', completed_at = NULL, errors = NULL
+		WHERE id = $1 AND status = 'failed' AND total_rows IS NOT NULL`, id)
+	if err != nil {
+		return false, fmt.Errorf("reopen import job %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	_, err = tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = NULL, updated_at = now() WHERE import_job_id = $1`, id)
+	if err != nil {
+		return false, fmt.Errorf("reopen import job %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// ListImports returns up to limit jobs, newest first, optionally of one
+// status, older than the job before (the cursor) when it is not Nil.
+func ListImports(ctx context.Context, tx pgx.Tx, status string, limit int, before uuid.UUID) ([]ImportJob, error) {
+	rows, err := tx.Query(ctx, `SELECT `+importColumns+` FROM import_jobs
+		WHERE ($1 = '' OR status = $1) AND ($2::uuid IS NULL OR id < $2::uuid)
+		ORDER BY id DESC LIMIT $3`, status, nilIfZero(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list import jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []ImportJob
+	for rows.Next() {
+		j, err := scanImport(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func nilIfZero(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+// FirstChunkErrors returns the first n row errors of the chunks applied so
+// far, in row order: what a job still processing can show.
+func FirstChunkErrors(ctx context.Context, tx pgx.Tx, id uuid.UUID, n int) (json.RawMessage, error) {
+	var errs json.RawMessage
+	err := tx.QueryRow(ctx, `
+		SELECT coalesce(jsonb_agg(e ORDER BY ci, n), '[]') FROM (
+			SELECT c.chunk_index AS ci, x.n, x.e FROM import_chunks c,
+				jsonb_array_elements(c.errors) WITH ORDINALITY AS x(e, n)
+			WHERE c.import_job_id = $1 ORDER BY c.chunk_index, x.n LIMIT $2) first_errors`, id, n).Scan(&errs)
+	if err != nil {
+		return nil, fmt.Errorf("first errors of import job %s: %w", id, err)
+	}
+	return errs, nil
 }

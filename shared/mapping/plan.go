@@ -74,7 +74,7 @@ var customName = regexp.MustCompile(`^[a-z0-9_][a-z0-9_ -]*$`)
 // header when that field is not already taken. The match key (email) must
 // end up mapped.
 func Resolve(header []string, explicit map[string]string, opts Options) (*Plan, error) {
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	p := &Plan{header: header, columns: make([]column, len(header)), opts: opts}
@@ -181,7 +181,8 @@ func parseTarget(target string) (column, error) {
 	return column{}, fmt.Errorf("unknown field %q; use one of %s, tags, full_name, custom.<name>, or \"\" to ignore the column", target, standardNames())
 }
 
-func (o Options) validate() error {
+// Validate checks the options on their own, before any file is read.
+func (o Options) Validate() error {
 	switch strings.ToUpper(o.DateFormat) {
 	case "", "DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD":
 	default:

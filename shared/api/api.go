@@ -1,0 +1,384 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/readers"
+)
+
+// Presigner mints presigned S3 requests (s3.PresignClient).
+type Presigner interface {
+	PresignPutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
+}
+
+// Server is the API. Build it once per Lambda container.
+type Server struct {
+	DB            postgres.Beginner
+	Uploads       objstore.Store
+	UploadsBucket string
+	Presign       Presigner
+	// MaxFileBytes refuses larger uploads up front (default readers.DefaultLimits).
+	MaxFileBytes int64
+	Log          *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/imports", s.wrap(s.createImport))
+	mux.HandleFunc("GET /v1/imports", s.wrap(s.listImports))
+	mux.HandleFunc("GET /v1/imports/{id}", s.wrap(s.getImport))
+	mux.HandleFunc("GET /v1/imports/{id}/errors", s.wrap(s.importErrors))
+	mux.HandleFunc("/", s.wrap(func(w http.ResponseWriter, r *http.Request, _ Identity) error {
+		return notFound(fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+	}))
+	return mux
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, id Identity) error
+
+func (s *Server) wrap(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := identity(r)
+		if err == nil {
+			err = h(w, r, id)
+		}
+		if err != nil {
+			writeError(w, r, s.log(), err)
+		}
+	}
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// createImportRequest is POST /v1/imports's body.
+type createImportRequest struct {
+	FileName      string            `json:"file_name"`
+	FileSize      int64             `json:"file_size"`
+	FileType      string            `json:"file_type"`
+	FieldMapping  map[string]string `json:"field_mapping"`
+	ImportOptions json.RawMessage   `json:"import_options"`
+}
+
+// Upload tells the browser how to send the file.
+type Upload struct {
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+const uploadURLLife = 15 * time.Minute
+
+var contentTypes = map[readers.FileType]string{
+	readers.CSV:  "text/csv",
+	readers.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	readers.JSON: "application/json",
+}
+
+func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identity) error {
+	var req createImportRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	name := strings.TrimSpace(req.FileName)
+	if name == "" || len(name) > 255 {
+		return badRequest("file_name is required (at most 255 characters)")
+	}
+	fileType := readers.TypeFromName(name)
+	if req.FileType != "" {
+		t, err := readers.ParseFileType(req.FileType)
+		if err != nil {
+			return badRequest(err.Error())
+		}
+		if fileType != "" && fileType != t {
+			return badRequest(fmt.Sprintf("file_type %s does not match the file name %q", t, name))
+		}
+		fileType = t
+	}
+	if fileType == "" {
+		return badRequest(fmt.Sprintf("cannot tell the type of %q: name a .csv, .xlsx or .json file, or give file_type", name))
+	}
+	maxBytes := s.MaxFileBytes
+	if maxBytes == 0 {
+		maxBytes = readers.DefaultLimits.MaxFileBytes
+	}
+	switch {
+	case req.FileSize <= 0:
+		return badRequest("file_size must be the file's size in bytes (more than 0)")
+	case req.FileSize > maxBytes:
+		return tooLarge(fmt.Sprintf("the file is %d bytes; the limit is %d", req.FileSize, maxBytes))
+	}
+	opts, err := jobs.ParseOptions(req.ImportOptions)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	jobID, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	key := importer.UploadKey(id.TenantID, jobID, safeName(name))
+	presigned, err := s.Presign.PresignPutObject(r.Context(), &s3.PutObjectInput{
+		Bucket: &s.UploadsBucket, Key: &key, ContentLength: &req.FileSize, ContentType: ptr(contentTypes[fileType]),
+	}, s3.WithPresignExpires(uploadURLLife))
+	if err != nil {
+		return fmt.Errorf("presign upload: %w", err)
+	}
+	var job jobs.ImportJob
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		if opts.WorkspaceID != nil {
+			var ok bool
+			if err := tx.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`, *opts.WorkspaceID).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return badRequest(fmt.Sprintf("import_options.workspace_id %s is not a workspace of yours", *opts.WorkspaceID))
+			}
+		}
+		err := jobs.CreateImport(r.Context(), tx, jobs.NewImport{
+			ID: jobID, TenantID: id.TenantID, CreatedBy: id.UserID, FileName: name, FileSize: req.FileSize,
+			FileURL: "s3://" + s.UploadsBucket + "/" + key, FileType: string(fileType), SourceKey: key,
+			FieldMapping: req.FieldMapping, Options: opts,
+		})
+		if err != nil {
+			return err
+		}
+		job, err = jobs.GetImport(r.Context(), tx, jobID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	headers := map[string]string{}
+	for k, v := range presigned.SignedHeader {
+		if !strings.EqualFold(k, "host") && len(v) > 0 {
+			headers[k] = v[0]
+		}
+	}
+	view := s.view(job, jobs.Details{}, nil)
+	view.Upload = &Upload{Method: presigned.Method, URL: presigned.URL, Headers: headers, ExpiresAt: s.now().Add(uploadURLLife).UTC()}
+	writeJSON(w, http.StatusCreated, view)
+	return nil
+}
+
+// JobView is a job as the API shows it: the seed's columns plus progress.
+type JobView struct {
+	jobs.ImportJob
+	Percent       float64 `json:"percent"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+	FailureReason *string `json:"failure_reason,omitempty"`
+	ErrorReport   string  `json:"error_report,omitempty"`
+	Upload        *Upload `json:"upload,omitempty"`
+}
+
+func (s *Server) view(j jobs.ImportJob, d jobs.Details, firstErrors json.RawMessage) JobView {
+	v := JobView{ImportJob: j, FailureReason: d.FailureReason}
+	if j.TotalRows != nil && *j.TotalRows > 0 {
+		v.Percent = float64(int(float64(j.ProcessedRows)*1000/float64(*j.TotalRows))) / 10
+	}
+	if j.Status == jobs.StatusCompleted {
+		v.Percent = 100
+	}
+	if j.StartedAt != nil {
+		end := s.now()
+		if j.CompletedAt != nil {
+			end = *j.CompletedAt
+		}
+		if secs := end.Sub(*j.StartedAt).Seconds(); secs > 0 {
+			v.RowsPerSecond = float64(int(float64(j.ProcessedRows) / secs))
+		}
+	}
+	if d.ErrorReportKey != nil {
+		v.ErrorReport = "/v1/imports/" + j.ID.String() + "/errors"
+	}
+	if len(v.Errors) == 0 || string(v.Errors) == "null" {
+		v.Errors = firstErrors
+	}
+	if len(v.Errors) == 0 {
+		v.Errors = json.RawMessage("[]")
+	}
+	return v
+}
+
+func (s *Server) getImport(w http.ResponseWriter, r *http.Request, id Identity) error {
+	jobID, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return notFound("no such import")
+	}
+	var view JobView
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		j, err := jobs.GetImport(r.Context(), tx, jobID)
+		if err != nil {
+			return err
+		}
+		d, err := jobs.GetDetails(r.Context(), tx, jobID)
+		if err != nil {
+			return err
+		}
+		var first json.RawMessage
+		if j.Status == jobs.StatusProcessing {
+			if first, err = jobs.FirstChunkErrors(r.Context(), tx, jobID, 20); err != nil {
+				return err
+			}
+		}
+		view = s.view(j, d, first)
+		return nil
+	})
+	if errors.Is(err, jobs.ErrNotFound) {
+		return notFound("no such import")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+func (s *Server) listImports(w http.ResponseWriter, r *http.Request, id Identity) error {
+	q := r.URL.Query()
+	status := q.Get("status")
+	switch status {
+	case "", jobs.StatusPending, jobs.StatusProcessing, jobs.StatusCompleted, jobs.StatusFailed, jobs.StatusRolledBack:
+	default:
+		return badRequest(fmt.Sprintf("unknown status %q", status))
+	}
+	limit := 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return badRequest("limit must be 1 to 100")
+		}
+		limit = n
+	}
+	var before uuid.UUID
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err == nil {
+			before, err = uuid.FromBytes(b)
+		}
+		if err != nil {
+			return badRequest("invalid cursor")
+		}
+	}
+	var list []jobs.ImportJob
+	err := postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		var err error
+		list, err = jobs.ListImports(r.Context(), tx, status, limit+1, before)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Imports    []JobView `json:"imports"`
+		NextCursor string    `json:"next_cursor,omitempty"`
+	}{Imports: []JobView{}}
+	if len(list) > limit {
+		list = list[:limit]
+		out.NextCursor = base64.RawURLEncoding.EncodeToString(list[limit-1].ID[:])
+	}
+	for _, j := range list {
+		out.Imports = append(out.Imports, s.view(j, jobs.Details{}, nil))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// importErrors streams the full error report: a CSV with a line per row not
+// imported (row, result, errors, then the row's original columns). A job
+// with no rejected rows gets just the header line.
+func (s *Server) importErrors(w http.ResponseWriter, r *http.Request, id Identity) error {
+	jobID, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return notFound("no such import")
+	}
+	var d jobs.Details
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		if _, err := jobs.GetImport(r.Context(), tx, jobID); err != nil {
+			return err
+		}
+		d, err = jobs.GetDetails(r.Context(), tx, jobID)
+		return err
+	})
+	if errors.Is(err, jobs.ErrNotFound) {
+		return notFound("no such import")
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%s-errors.csv"`, jobID))
+	if d.ErrorReportKey == nil {
+		io.WriteString(w, "row,result,errors\r\n")
+		return nil
+	}
+	rc, err := s.Uploads.Get(r.Context(), *d.ErrorReportKey)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
+}
+
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("invalid JSON body: " + err.Error())
+	}
+	return nil
+}
+
+// safeName keeps a file name usable as the last part of an S3 key.
+func safeName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	var b strings.Builder
+	for _, r := range name {
+		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "upload"
+	}
+	return b.String()
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,226 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/postgres"
+)
+
+// JobInput names a job: the state machine's input and the prepare and
+// finalize steps' payload.
+type JobInput struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	JobID    uuid.UUID `json:"job_id"`
+}
+
+// PrepareHandler is the import-prepare Lambda.
+type PrepareHandler struct{ Deps Deps }
+
+// Handle prepares the job.
+func (h PrepareHandler) Handle(ctx context.Context, in JobInput) (PrepareResult, error) {
+	res, err := Prepare(ctx, h.Deps, in.TenantID, in.JobID)
+	return res, boundary(err)
+}
+
+// ChunkHandler is the import-chunk Lambda, one invocation per manifest item.
+type ChunkHandler struct{ Deps Deps }
+
+// Handle applies the chunk.
+func (h ChunkHandler) Handle(ctx context.Context, c Chunk) (ChunkResult, error) {
+	res, err := ApplyChunk(ctx, h.Deps, c)
+	return res, boundary(err)
+}
+
+// FinalizeResult is the small summary the state machine ends with.
+type FinalizeResult struct {
+	JobID     uuid.UUID `json:"job_id"`
+	Status    string    `json:"status"`
+	TotalRows int       `json:"total_rows"`
+	Created   int       `json:"created_count"`
+	Updated   int       `json:"updated_count"`
+	Skipped   int       `json:"skipped_count"`
+	Errors    int       `json:"error_count"`
+}
+
+// FinalizeHandler is the import-finalize Lambda.
+type FinalizeHandler struct{ Deps Deps }
+
+// Handle completes the job.
+func (h FinalizeHandler) Handle(ctx context.Context, in JobInput) (FinalizeResult, error) {
+	j, err := Finalize(ctx, h.Deps, in.TenantID, in.JobID)
+	if err != nil {
+		return FinalizeResult{}, boundary(err)
+	}
+	return FinalizeResult{JobID: j.ID, Status: j.Status, TotalRows: deref(j.TotalRows), Created: j.CreatedCount,
+		Updated: j.UpdatedCount, Skipped: j.SkippedCount, Errors: j.ErrorCount}, nil
+}
+
+// FailInput is what the state machine's Catch passes to import-fail: the
+// job and the caught error ({"Error": name, "Cause": text}).
+type FailInput struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	JobID    uuid.UUID `json:"job_id"`
+	Error    struct {
+		Error string `json:"Error"`
+		Cause string `json:"Cause"`
+	} `json:"error"`
+}
+
+// FailHandler is the import-fail Lambda.
+type FailHandler struct {
+	Deps Deps
+	Log  *slog.Logger
+}
+
+// Handle records why the job failed. The reason shown to the user is the
+// message of an InputError (a problem with their file); any other failure
+// is described without internals, which go to the log.
+func (h FailHandler) Handle(ctx context.Context, in FailInput) (JobInput, error) {
+	msg := causeMessage(in.Error.Cause)
+	reason := msg
+	if in.Error.Error != "InputError" {
+		reason = fmt.Sprintf("the import stopped on an internal error (%s); an operator can retry it", in.Error.Error)
+		logger(h.Log).ErrorContext(ctx, "import failed", "job_id", in.JobID, "tenant_id", in.TenantID,
+			"error", in.Error.Error, "cause", msg)
+	}
+	err := Fail(ctx, h.Deps, in.TenantID, in.JobID, reason)
+	if errors.Is(err, jobs.ErrWrongState) {
+		return JobInput{TenantID: in.TenantID, JobID: in.JobID}, nil // completed or rolled back meanwhile
+	}
+	return JobInput{TenantID: in.TenantID, JobID: in.JobID}, boundary(err)
+}
+
+// causeMessage extracts errorMessage from a Lambda error's Cause JSON.
+func causeMessage(cause string) string {
+	var le struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(cause), &le) == nil && le.ErrorMessage != "" {
+		return le.ErrorMessage
+	}
+	return cause
+}
+
+// Starter starts state machine executions (the sfn client).
+type Starter interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+// TriggerHandler is the import-trigger Lambda: an upload landing in the
+// uploads bucket starts the job's execution, named after the job so that a
+// repeated S3 event (they arrive at least once) starts nothing new.
+type TriggerHandler struct {
+	DB              postgres.Beginner
+	SFN             Starter
+	StateMachineARN string
+	Log             *slog.Logger
+}
+
+// Handle starts an execution for each upload of a pending job. Keys outside
+// uploads/<tenant>/<job>/ and unknown jobs are logged and ignored.
+func (h TriggerHandler) Handle(ctx context.Context, ev events.S3Event) error {
+	log := logger(h.Log)
+	for _, rec := range ev.Records {
+		if !strings.HasPrefix(rec.EventName, "ObjectCreated:") && !strings.HasPrefix(rec.EventName, "s3:ObjectCreated:") {
+			continue
+		}
+		key := rec.S3.Object.URLDecodedKey
+		if key == "" {
+			key = rec.S3.Object.Key
+		}
+		in, ok := ParseUploadKey(key)
+		if !ok {
+			log.WarnContext(ctx, "ignoring object outside uploads/<tenant>/<job>/", "key", key)
+			continue
+		}
+		var status string
+		err := postgres.InTenantTx(ctx, h.DB, in.TenantID, func(tx pgx.Tx) error {
+			j, err := jobs.GetImport(ctx, tx, in.JobID)
+			status = j.Status
+			return err
+		})
+		if errors.Is(err, jobs.ErrNotFound) {
+			log.WarnContext(ctx, "ignoring upload of an unknown job", "key", key, "job_id", in.JobID)
+			continue
+		}
+		if err != nil {
+			return boundary(classify(err))
+		}
+		if status != jobs.StatusPending {
+			log.InfoContext(ctx, "upload of a job already started", "job_id", in.JobID, "status", status)
+			continue
+		}
+		input, _ := json.Marshal(in)
+		_, err = h.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(h.StateMachineARN),
+			Name:            aws.String(in.JobID.String()),
+			Input:           aws.String(string(input)),
+		})
+		var exists *sfntypes.ExecutionAlreadyExists
+		if errors.As(err, &exists) {
+			log.InfoContext(ctx, "execution already started", "job_id", in.JobID)
+			continue
+		}
+		if err != nil {
+			return &TransientError{Err: fmt.Errorf("start execution for job %s: %w", in.JobID, err)}
+		}
+		log.InfoContext(ctx, "import started", "job_id", in.JobID, "tenant_id", in.TenantID)
+	}
+	return nil
+}
+
+// UploadKey is where a job's file is uploaded: uploads/<tenant>/<job>/<name>.
+func UploadKey(tenantID, jobID uuid.UUID, fileName string) string {
+	return fmt.Sprintf("uploads/%s/%s/%s", tenantID, jobID, fileName)
+}
+
+// ParseUploadKey reads the tenant and job back from an upload key.
+func ParseUploadKey(key string) (JobInput, bool) {
+	parts := strings.SplitN(key, "/", 4)
+	if len(parts) != 4 || parts[0] != "uploads" || parts[3] == "" {
+		return JobInput{}, false
+	}
+	tenant, err1 := uuid.Parse(parts[1])
+	job, err2 := uuid.Parse(parts[2])
+	if err1 != nil || err2 != nil {
+		return JobInput{}, false
+	}
+	return JobInput{TenantID: tenant, JobID: job}, true
+}
+
+// boundary returns the typed error the state machine matches by name
+// (aws-lambda-go reports the Go type name and does not unwrap).
+func boundary(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return ie
+	}
+	var te *TransientError
+	if errors.As(err, &te) {
+		return te
+	}
+	return err
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}
