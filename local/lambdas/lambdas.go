@@ -1,0 +1,146 @@
+// Package lambdas is the local stand-in for AWS Lambda: handlers run
+// in-process through aws-lambda-go's handler wrapper (JSON in, JSON out),
+// with the function's timeout from template.yaml as the context deadline.
+package lambdas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// FunctionError is a failed invocation as Lambda reports it: the error's
+// type name (what Step Functions matches in ErrorEquals) and message.
+type FunctionError struct {
+	Type    string
+	Message string
+}
+
+func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
+
+// Function is a registered handler.
+type Function struct {
+	Name    string
+	Timeout time.Duration
+	handler lambda.Handler
+}
+
+// Registry holds the functions of the local stack by name. It is safe for
+// concurrent use.
+type Registry struct {
+	mu    sync.RWMutex
+	funcs map[string]*Function
+	// Wrap, when set, wraps every invocation: tests use it to inject faults
+	// on purpose (a crash after a commit, a chunk that keeps failing).
+	Wrap func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error)
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{funcs: map[string]*Function{}} }
+
+// Register adds a handler (any function aws-lambda-go's lambda.Start
+// accepts) under name.
+func (r *Registry) Register(name string, timeout time.Duration, handler any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.funcs[name] = &Function{Name: name, Timeout: timeout, handler: lambda.NewHandler(handler)}
+}
+
+// ARN is the local ARN of a function.
+func ARN(name string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + name }
+
+// NameFromARN accepts a function name or ARN.
+func NameFromARN(arn string) string {
+	if i := strings.LastIndex(arn, ":function:"); i >= 0 {
+		name := arn[i+len(":function:"):]
+		if j := strings.IndexByte(name, ':'); j >= 0 {
+			name = name[:j] // a version or alias qualifier
+		}
+		return name
+	}
+	return arn
+}
+
+// Invoke runs the function synchronously. A handler error comes back as a
+// *FunctionError typed like aws-lambda-go types it; a panic as
+// Runtime.ExitError (the process would have died); running past the
+// function's timeout as Sandbox.Timedout.
+func (r *Registry) Invoke(ctx context.Context, nameOrARN string, payload []byte) ([]byte, error) {
+	name := NameFromARN(nameOrARN)
+	r.mu.RLock()
+	f, ok := r.funcs[name]
+	wrap := r.Wrap
+	r.mu.RUnlock()
+	if !ok {
+		return nil, &FunctionError{Type: "Lambda.ResourceNotFoundException", Message: "function not found: " + name}
+	}
+	call := f.invoke
+	if wrap != nil {
+		call = wrap(name, payload, call)
+	}
+	return call(ctx, payload)
+}
+
+func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       fmt.Sprintf("local-%d", time.Now().UnixNano()),
+		InvokedFunctionArn: ARN(f.Name),
+	})
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: &FunctionError{Type: "Runtime.ExitError", Message: fmt.Sprintf("panic: %v\n%s", p, debug.Stack())}}
+			}
+		}()
+		out, err := f.handler.Invoke(ctx, payload)
+		done <- result{out, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, asFunctionError(res.err)
+		}
+		return res.out, nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("task timed out after %s", f.Timeout)}
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// asFunctionError names an error the way aws-lambda-go does: the type name
+// of the returned error, without its package or pointer mark.
+func asFunctionError(err error) *FunctionError {
+	var fe *FunctionError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	t := reflect.TypeOf(err)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return &FunctionError{Type: t.Name(), Message: err.Error()}
+}
+
+// Cause is the JSON Step Functions puts in a Lambda error's Cause.
+func (e *FunctionError) Cause() string {
+	b, _ := json.Marshal(map[string]string{"errorMessage": e.Message, "errorType": e.Type})
+	return string(b)
+}

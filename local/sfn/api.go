@@ -1,0 +1,146 @@
+package sfn
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Handler serves the Step Functions API actions the project uses, in the
+// awsJson1_0 protocol the SDKs speak (POST / with X-Amz-Target).
+func (r *Runner) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		target := req.Header.Get("X-Amz-Target")
+		op, ok := strings.CutPrefix(target, "AWSStepFunctions.")
+		if req.Method != http.MethodPost || !ok {
+			apiError(w, &APIError{"UnknownOperationException", "expected POST with X-Amz-Target: AWSStepFunctions.<Action>"})
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		if err != nil {
+			apiError(w, &APIError{"ValidationException", err.Error()})
+			return
+		}
+		var in map[string]any
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, &in); err != nil {
+				apiError(w, &APIError{"ValidationException", "invalid JSON: " + err.Error()})
+				return
+			}
+		}
+		str := func(k string) string { s, _ := in[k].(string); return s }
+		var out any
+		switch op {
+		case "StartExecution":
+			var ex *Execution
+			if ex, err = r.StartExecution(str("stateMachineArn"), str("name"), str("input")); err == nil {
+				d := ex.Describe()
+				out = map[string]any{"executionArn": d.ARN, "startDate": epoch(d.Start)}
+			}
+		case "DescribeExecution":
+			var ex *Execution
+			if ex, err = r.Execution(str("executionArn")); err == nil {
+				out = describe(ex.Describe())
+			}
+		case "GetExecutionHistory":
+			var ex *Execution
+			if ex, err = r.Execution(str("executionArn")); err == nil {
+				out = map[string]any{"events": historyJSON(ex.History(), in["reverseOrder"] == true)}
+			}
+		case "RedriveExecution":
+			var ex *Execution
+			if ex, err = r.RedriveExecution(str("executionArn")); err == nil {
+				out = map[string]any{"redriveDate": epoch(ex.Describe().RedriveDate)}
+			}
+		case "ListExecutions":
+			var list []map[string]any
+			for _, ex := range r.Executions(str("stateMachineArn")) {
+				d := ex.Describe()
+				if s := str("statusFilter"); s != "" && s != d.Status {
+					continue
+				}
+				list = append(list, map[string]any{"executionArn": d.ARN, "stateMachineArn": d.MachineARN,
+					"name": d.Name, "status": d.Status, "startDate": epoch(d.Start), "redriveCount": d.RedriveCount})
+			}
+			out = map[string]any{"executions": nonNil(list)}
+		default:
+			err = &APIError{"UnknownOperationException", "the local runner does not implement " + op}
+		}
+		if err != nil {
+			apiError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		json.NewEncoder(w).Encode(out)
+	})
+}
+
+func describe(d Snapshot) map[string]any {
+	out := map[string]any{"executionArn": d.ARN, "stateMachineArn": d.MachineARN, "name": d.Name,
+		"status": d.Status, "startDate": epoch(d.Start), "input": d.Input, "redriveCount": d.RedriveCount,
+		"redriveStatus": map[bool]string{true: "REDRIVABLE", false: "NOT_REDRIVABLE"}[d.Redrivable]}
+	if !d.Stop.IsZero() {
+		out["stopDate"] = epoch(d.Stop)
+	}
+	if d.Status == Succeeded {
+		out["output"] = d.Output
+	}
+	if d.Status == Failed {
+		out["error"], out["cause"] = d.Error, d.Cause
+	}
+	if !d.RedriveDate.IsZero() {
+		out["redriveDate"] = epoch(d.RedriveDate)
+	}
+	return out
+}
+
+// historyDetails names each event type's details member as the API does.
+var historyDetails = map[string]string{
+	"ExecutionStarted": "executionStartedEventDetails", "ExecutionSucceeded": "executionSucceededEventDetails",
+	"ExecutionFailed": "executionFailedEventDetails", "ExecutionRedriven": "executionRedrivenEventDetails",
+	"LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails", "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
+	"LambdaFunctionFailed": "lambdaFunctionFailedEventDetails", "MapRunFailed": "mapRunFailedEventDetails",
+}
+
+func historyJSON(events []HistoryEvent, reverse bool) []map[string]any {
+	out := make([]map[string]any, 0, len(events))
+	for _, e := range events {
+		m := map[string]any{"id": e.ID, "previousEventId": e.Previous, "timestamp": epoch(e.Timestamp), "type": e.Type}
+		if strings.HasSuffix(e.Type, "StateEntered") {
+			m["stateEnteredEventDetails"] = e.Details
+		} else if strings.HasSuffix(e.Type, "StateExited") {
+			m["stateExitedEventDetails"] = e.Details
+		} else if k, ok := historyDetails[e.Type]; ok {
+			m[k] = e.Details
+		}
+		out = append(out, m)
+	}
+	if reverse {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out
+}
+
+func apiError(w http.ResponseWriter, err error) {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		ae = &APIError{"InternalFailure", err.Error()}
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]string{"__type": "com.amazonaws.swf.service.v2.model#" + ae.Type, "message": ae.Message})
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
