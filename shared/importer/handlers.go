@@ -68,8 +68,9 @@ func (h FinalizeHandler) Handle(ctx context.Context, in JobInput) (FinalizeResul
 		Updated: j.UpdatedCount, Skipped: j.SkippedCount, Errors: j.ErrorCount}, nil
 }
 
-// FailInput is what the state machine's Catch passes to import-fail: the
-// job and the caught error ({"Error": name, "Cause": text}).
+// FailInput is what import-fail records: the job and the error
+// ({"Error": name, "Cause": text}). It comes from the state machine's Catch
+// (a bad file) or from an EventBridge rule on a failed execution.
 type FailInput struct {
 	TenantID uuid.UUID `json:"tenant_id"`
 	JobID    uuid.UUID `json:"job_id"`
@@ -85,10 +86,36 @@ type FailHandler struct {
 	Log  *slog.Logger
 }
 
-// Handle records why the job failed. The reason shown to the user is the
+// executionStatusChange is the detail of EventBridge's "Step Functions
+// Execution Status Change" event.
+type executionStatusChange struct {
+	DetailType string `json:"detail-type"`
+	Detail     struct {
+		Status string `json:"status"`
+		Input  string `json:"input"`
+		Error  string `json:"error"`
+		Cause  string `json:"cause"`
+	} `json:"detail"`
+}
+
+// Handle records why the job failed. It takes the Catch's FailInput or an
+// EventBridge execution status change. The reason shown to the user is the
 // message of an InputError (a problem with their file); any other failure
 // is described without internals, which go to the log.
-func (h FailHandler) Handle(ctx context.Context, in FailInput) (JobInput, error) {
+func (h FailHandler) Handle(ctx context.Context, raw json.RawMessage) (JobInput, error) {
+	var in FailInput
+	var ev executionStatusChange
+	if err := json.Unmarshal(raw, &ev); err == nil && ev.DetailType != "" {
+		if err := json.Unmarshal([]byte(ev.Detail.Input), &in); err != nil {
+			return JobInput{}, fmt.Errorf("execution input: %w", err)
+		}
+		in.Error.Error, in.Error.Cause = ev.Detail.Error, ev.Detail.Cause
+		if in.Error.Error == "" {
+			in.Error.Error = "States." + ev.Detail.Status
+		}
+	} else if err := json.Unmarshal(raw, &in); err != nil {
+		return JobInput{}, fmt.Errorf("fail input: %w", err)
+	}
 	msg := causeMessage(in.Error.Cause)
 	reason := msg
 	if in.Error.Error != "InputError" {
