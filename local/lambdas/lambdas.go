@@ -74,7 +74,7 @@ func NameFromARN(arn string) string {
 // *FunctionError typed like aws-lambda-go types it; a panic as
 // Runtime.ExitError (the process would have died); running past the
 // function's timeout as Sandbox.Timedout.
-func (r *Registry) Invoke(ctx context.Context, nameOrARN string, payload []byte) ([]byte, error) {
+func (r *Registry) Invoke(ctx context.Context, nameOrARN string, payload []byte) (out []byte, err error) {
 	name := NameFromARN(nameOrARN)
 	r.mu.RLock()
 	f, ok := r.funcs[name]
@@ -87,6 +87,12 @@ func (r *Registry) Invoke(ctx context.Context, nameOrARN string, payload []byte)
 	if wrap != nil {
 		call = wrap(name, payload, call)
 	}
+	defer func() {
+		// A wrapper's injected crash dies like the process would.
+		if p := recover(); p != nil {
+			out, err = nil, &FunctionError{Type: "Runtime.ExitError", Message: fmt.Sprintf("panic: %v", p)}
+		}
+	}()
 	return call(ctx, payload)
 }
 

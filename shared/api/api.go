@@ -21,7 +21,6 @@ import (
 
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
-	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/readers"
 )
@@ -29,12 +28,12 @@ import (
 // Presigner mints presigned S3 requests (s3.PresignClient).
 type Presigner interface {
 	PresignPutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
+	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
 
 // Server is the API. Build it once per Lambda container.
 type Server struct {
 	DB            postgres.Beginner
-	Uploads       objstore.Store
 	UploadsBucket string
 	Presign       Presigner
 	// MaxFileBytes refuses larger uploads up front (default readers.DefaultLimits).
@@ -318,9 +317,11 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request, id Identity
 	return nil
 }
 
-// importErrors streams the full error report: a CSV with a line per row not
-// imported (row, result, errors, then the row's original columns). A job
-// with no rejected rows gets just the header line.
+// importErrors gives the full error report: a CSV with a line per row not
+// imported (row, result, errors, then the row's original columns). It
+// redirects to a short-lived download URL, so a report of any size leaves
+// the API's response limits alone; a job with no rejected rows gets just
+// the header line.
 func (s *Server) importErrors(w http.ResponseWriter, r *http.Request, id Identity) error {
 	jobID, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
@@ -340,20 +341,24 @@ func (s *Server) importErrors(w http.ResponseWriter, r *http.Request, id Identit
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%s-errors.csv"`, jobID))
 	if d.ErrorReportKey == nil {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		io.WriteString(w, "row,result,errors\r\n")
 		return nil
 	}
-	rc, err := s.Uploads.Get(r.Context(), *d.ErrorReportKey)
+	disposition := fmt.Sprintf(`attachment; filename="import-%s-errors.csv"`, jobID)
+	req, err := s.Presign.PresignGetObject(r.Context(), &s3.GetObjectInput{
+		Bucket: &s.UploadsBucket, Key: d.ErrorReportKey, ResponseContentDisposition: &disposition,
+		ResponseContentType: ptr("text/csv; charset=utf-8"),
+	}, s3.WithPresignExpires(downloadURLLife))
 	if err != nil {
-		return err
+		return fmt.Errorf("presign error report: %w", err)
 	}
-	defer rc.Close()
-	_, err = io.Copy(w, rc)
-	return err
+	http.Redirect(w, r, req.URL, http.StatusSeeOther)
+	return nil
 }
+
+const downloadURLLife = 5 * time.Minute
 
 func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))

@@ -153,7 +153,16 @@ type TriggerHandler struct {
 	DB              postgres.Beginner
 	SFN             Starter
 	StateMachineARN string
-	Log             *slog.Logger
+	// MaxConcurrency is how many chunks of one import run at once (the
+	// Map's MaxConcurrencyPath reads it from the execution input).
+	MaxConcurrency int
+	Log            *slog.Logger
+}
+
+// ExecutionInput is the import state machine's input.
+type ExecutionInput struct {
+	JobInput
+	MaxConcurrency int `json:"max_concurrency"`
 }
 
 // Handle starts an execution for each upload of a pending job. Keys outside
@@ -190,7 +199,11 @@ func (h TriggerHandler) Handle(ctx context.Context, ev events.S3Event) error {
 			log.InfoContext(ctx, "upload of a job already started", "job_id", in.JobID, "status", status)
 			continue
 		}
-		input, _ := json.Marshal(in)
+		conc := h.MaxConcurrency
+		if conc <= 0 {
+			conc = 10
+		}
+		input, _ := json.Marshal(ExecutionInput{JobInput: in, MaxConcurrency: conc})
 		_, err = h.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
 			StateMachineArn: aws.String(h.StateMachineARN),
 			Name:            aws.String(in.JobID.String()),

@@ -1,0 +1,30 @@
+// Command api is the HTTP API Lambda (API Gateway HTTP API, payload 2.0).
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/portagehq/portage/shared/api"
+	"github.com/portagehq/portage/shared/platform"
+)
+
+func main() {
+	ctx := context.Background()
+	env := platform.FromEnv()
+	cfg, err := platform.AWS(ctx)
+	if err != nil {
+		log.Fatalf("aws config: %v", err)
+	}
+	pool, err := env.Pool(ctx, cfg)
+	if err != nil {
+		log.Fatalf("database: %v", err)
+	}
+	srv := &api.Server{DB: pool, UploadsBucket: env.UploadsBucket,
+		Presign: s3.NewPresignClient(s3.NewFromConfig(cfg)), Log: platform.Logger()}
+	lambda.Start(httpadapter.NewV2(srv.Handler()).ProxyWithContext)
+}

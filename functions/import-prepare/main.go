@@ -1,0 +1,31 @@
+// Command import-prepare prepares an upload: reads it once, validates every row and writes the chunk parts and manifest.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/platform"
+)
+
+func main() {
+	ctx := context.Background()
+	env := platform.FromEnv()
+	cfg, err := platform.AWS(ctx)
+	if err != nil {
+		log.Fatalf("aws config: %v", err)
+	}
+	pool, err := env.Pool(ctx, cfg)
+	if err != nil {
+		log.Fatalf("database: %v", err)
+	}
+	deps := importer.Deps{DB: pool, Store: objstore.S3{Client: s3.NewFromConfig(cfg), Bucket: env.UploadsBucket},
+		ChunkRows: env.ChunkRows}
+	h := importer.PrepareHandler{Deps: deps}
+	lambda.Start(h.Handle)
+}

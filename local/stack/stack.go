@@ -1,0 +1,339 @@
+// Package stack assembles the local stack of DESIGN.md §3: PostgreSQL (the
+// caller's or a throwaway cluster), a real S3 server, the Step Functions
+// runner executing statemachine/import.asl.json, the Lambda handlers
+// in-process with template.yaml's timeouts, and the HTTP API behind a JWT
+// authorizer. `portage dev`, `portage demo` and the end-to-end tests run it.
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsv4 "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/local/apigw"
+	"github.com/portagehq/portage/local/lambdas"
+	"github.com/portagehq/portage/local/pgcluster"
+	"github.com/portagehq/portage/local/s3local"
+	"github.com/portagehq/portage/local/sfn"
+	"github.com/portagehq/portage/local/template"
+	"github.com/portagehq/portage/shared/api"
+	"github.com/portagehq/portage/shared/devtoken"
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/postgres"
+)
+
+// Bucket names on the local S3 server.
+const (
+	UploadsBucket = "portage-uploads"
+	ExportsBucket = "portage-exports"
+)
+
+// Config says how to run the stack. The zero value works from the project's
+// root with DATABASE_URL unset.
+type Config struct {
+	// Addr is the API's listen address (default 127.0.0.1:8080; ":0" picks one).
+	Addr string
+	// DatabaseURL is an admin connection (default $DATABASE_URL, else a
+	// throwaway cluster). The Lambdas connect as portage_lambda, a login
+	// role granted portage_app, so row-level security applies to them.
+	DatabaseURL string
+	// Root is the project directory (template.yaml, statemachine/).
+	Root string
+	// ChunkRows and MaxConcurrency tune imports (defaults 5000 and 4).
+	ChunkRows      int
+	MaxConcurrency int
+	// RetryWaitScale shortens the state machine's Retry waits (default 1).
+	RetryWaitScale float64
+	Log            *slog.Logger
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	APIURL      string
+	SFNURL      string
+	S3          *s3local.Server
+	Functions   *lambdas.Registry
+	Runner      *sfn.Runner
+	MachineARN  string
+	DB          *pgxpool.Pool
+	AdminURL    string
+	Secret      []byte
+	cluster     *pgcluster.Cluster
+	servers     []*http.Server
+	closers     []func()
+	log         *slog.Logger
+	provisioned sync.Map
+}
+
+// Start brings the stack up; Close takes it down.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	st := &Stack{Secret: devtoken.Secret(), log: cfg.Log}
+	if st.log == nil {
+		st.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if err := st.start(ctx, cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *Stack) start(ctx context.Context, cfg Config) error {
+	if cfg.Root == "" {
+		cfg.Root = "."
+	}
+	if cfg.ChunkRows == 0 {
+		cfg.ChunkRows = importer.DefaultChunkRows
+	}
+	if cfg.MaxConcurrency == 0 {
+		cfg.MaxConcurrency = 4
+	}
+	fns, err := template.Functions(filepath.Join(cfg.Root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	def, err := os.ReadFile(filepath.Join(cfg.Root, "statemachine", "import.asl.json"))
+	if err != nil {
+		return err
+	}
+
+	// PostgreSQL.
+	st.AdminURL = cfg.DatabaseURL
+	if st.AdminURL == "" {
+		st.AdminURL = os.Getenv("DATABASE_URL")
+	}
+	if st.AdminURL == "" {
+		if st.cluster, err = pgcluster.Start(ctx); err != nil {
+			return err
+		}
+		st.AdminURL = st.cluster.URL
+	}
+	if _, err := postgres.Migrate(ctx, st.AdminURL); err != nil {
+		return err
+	}
+	lambdaURL, err := lambdaRole(ctx, st.AdminURL)
+	if err != nil {
+		return err
+	}
+	if st.DB, err = postgres.NewPool(ctx, postgres.PoolConfig{URL: lambdaURL, MaxConns: int32(cfg.MaxConcurrency + 6)}); err != nil {
+		return err
+	}
+	st.closers = append(st.closers, st.DB.Close)
+
+	// Lambda, S3, Step Functions.
+	st.Functions = lambdas.NewRegistry()
+	if st.S3, err = s3local.Start(ctx, s3local.Options{Buckets: []string{UploadsBucket, ExportsBucket},
+		OnEvent: st.s3Event}); err != nil {
+		return err
+	}
+	st.closers = append(st.closers, st.S3.Stop)
+	st.Runner = sfn.NewRunner(st.Functions, st.S3)
+	if cfg.RetryWaitScale > 0 {
+		st.Runner.WaitScale = cfg.RetryWaitScale
+	}
+	st.Runner.OnStatus = st.executionStatus
+	st.closers = append(st.closers, st.Runner.Close)
+	sfnLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	st.SFNURL = "http://" + sfnLn.Addr().String()
+	st.serve(sfnLn, st.Runner.Handler())
+
+	s3Client := st.S3.Client()
+	store := objstore.S3{Client: s3Client, Bucket: UploadsBucket}
+	sfnClient := awssfn.New(awssfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(st.SFNURL),
+		Credentials: awsv4.NewStaticCredentialsProvider("local", "local", "")})
+	deps := importer.Deps{DB: st.DB, Store: store, ChunkRows: cfg.ChunkRows}
+	st.MachineARN, err = st.Runner.CreateStateMachine("portage-import", def, map[string]string{
+		"ImportPrepareFunctionArn":  lambdas.ARN("import-prepare"),
+		"ImportChunkFunctionArn":    lambdas.ARN("import-chunk"),
+		"ImportFinalizeFunctionArn": lambdas.ARN("import-finalize"),
+		"ImportFailFunctionArn":     lambdas.ARN("import-fail"),
+		"UploadsBucketName":         UploadsBucket,
+	})
+	if err != nil {
+		return err
+	}
+	apiSrv := &api.Server{DB: st.DB, UploadsBucket: UploadsBucket, Presign: s3.NewPresignClient(s3Client), Log: st.log}
+	handlers := map[string]any{
+		"api": httpadapter.NewV2(apiSrv.Handler()).ProxyWithContext,
+		"import-trigger": importer.TriggerHandler{DB: st.DB, SFN: sfnClient, StateMachineARN: st.MachineARN,
+			MaxConcurrency: cfg.MaxConcurrency, Log: st.log}.Handle,
+		"import-prepare":  importer.PrepareHandler{Deps: deps}.Handle,
+		"import-chunk":    importer.ChunkHandler{Deps: deps}.Handle,
+		"import-finalize": importer.FinalizeHandler{Deps: deps}.Handle,
+		"import-fail":     importer.FailHandler{Deps: deps, Log: st.log}.Handle,
+	}
+	for name, h := range handlers {
+		f, ok := fns[name]
+		if !ok {
+			return fmt.Errorf("template.yaml has no function for %s", name)
+		}
+		st.Functions.Register(name, f.Timeout, h)
+	}
+
+	// The HTTP API.
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	apiLn, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("API address %s: %w", addr, err)
+	}
+	st.APIURL = "http://" + apiLn.Addr().String()
+	st.serve(apiLn, &apigw.Front{Invoker: st.Functions, Function: "api", Secret: st.Secret, AllowOrigin: "*",
+		OnIdentity: st.provision})
+	return nil
+}
+
+func (st *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	st.servers = append(st.servers, srv)
+	go srv.Serve(ln)
+}
+
+// lambdaRole makes sure the login role the Lambdas use exists (granted
+// portage_app, no ownership, no BYPASSRLS) and returns its connection URL.
+func lambdaRole(ctx context.Context, adminURL string) (string, error) {
+	pool, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: adminURL, MaxConns: 1})
+	if err != nil {
+		return "", err
+	}
+	defer pool.Close()
+	_, err = pool.Exec(ctx, `DO $$ BEGIN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'portage_lambda') THEN
+			CREATE ROLE portage_lambda LOGIN PASSWORD 'portage_lambda' NOBYPASSRLS;
+		END IF;
+	END $$`)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		err = nil // another stack on the same server created it just now
+	}
+	if err != nil {
+		return "", fmt.Errorf("create portage_lambda: %w", err)
+	}
+	if _, err := pool.Exec(ctx, `GRANT portage_app TO portage_lambda`); err != nil {
+		return "", fmt.Errorf("grant portage_app: %w", err)
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", err
+	}
+	u.User = url.UserPassword("portage_lambda", "portage_lambda")
+	return u.String(), nil
+}
+
+// s3Event delivers an S3 notification to import-trigger, as S3 invokes a
+// Lambda asynchronously (retried twice on failure), with template.yaml's
+// filter: ObjectCreated in the uploads bucket under uploads/.
+func (st *Stack) s3Event(ctx context.Context, ev events.S3Event) {
+	var recs []events.S3EventRecord
+	for _, r := range ev.Records {
+		if r.S3.Bucket.Name == UploadsBucket && strings.HasPrefix(r.S3.Object.Key, "uploads/") &&
+			strings.Contains(r.EventName, "ObjectCreated:") {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 {
+		return
+	}
+	payload, _ := json.Marshal(events.S3Event{Records: recs})
+	go func() {
+		for attempt := 0; attempt < 3; attempt++ {
+			if _, err := st.Functions.Invoke(ctx, "import-trigger", payload); err == nil {
+				return
+			} else if attempt == 2 {
+				st.log.Error("import-trigger failed", "error", err)
+			}
+			time.Sleep(time.Duration(attempt+1) * time.Second)
+		}
+	}()
+}
+
+// executionStatus is the EventBridge rule of template.yaml: a failed
+// execution goes to import-fail.
+func (st *Stack) executionStatus(ev sfn.StatusEvent) {
+	if ev.Status != sfn.Failed {
+		return
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+		"detail": map[string]any{"executionArn": ev.ExecutionARN, "stateMachineArn": ev.StateMachineARN,
+			"name": ev.Name, "status": ev.Status, "input": ev.Input, "error": ev.Error, "cause": ev.Cause},
+	})
+	if _, err := st.Functions.Invoke(context.Background(), "import-fail", payload); err != nil {
+		st.log.Error("import-fail failed", "execution", ev.ExecutionARN, "error", err)
+	}
+}
+
+// Token mints a dev token for the stack's authorizer.
+func (st *Stack) Token(tenant, user uuid.UUID) (string, error) {
+	return devtoken.Mint(st.Secret, tenant, user, 12*time.Hour)
+}
+
+// provision creates the tenant and user rows a valid dev token names, the
+// first time they are seen (local stack only; in AWS they exist already).
+func (st *Stack) provision(ctx context.Context, claims map[string]string) error {
+	tenant, err := uuid.Parse(claims[api.ClaimTenant])
+	if err != nil {
+		return nil // the API answers 401
+	}
+	user, _ := uuid.Parse(claims[api.ClaimUser])
+	key := tenant.String() + "/" + user.String()
+	if _, done := st.provisioned.Load(key); done {
+		return nil
+	}
+	err = postgres.InTenantTx(ctx, st.DB, tenant, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO tenants (id, name) VALUES ($1, 'Local tenant') ON CONFLICT DO NOTHING`, tenant); err != nil {
+			return err
+		}
+		if user == uuid.Nil {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, name) VALUES ($1, $2, 'Local user') ON CONFLICT DO NOTHING`, user, tenant)
+		return err
+	})
+	if err == nil {
+		st.provisioned.Store(key, true)
+	}
+	return err
+}
+
+// Close stops everything the stack started.
+func (st *Stack) Close() {
+	for _, s := range st.servers {
+		s.Close()
+	}
+	for i := len(st.closers) - 1; i >= 0; i-- {
+		st.closers[i]()
+	}
+	if st.cluster != nil {
+		if err := st.cluster.Stop(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			st.log.Warn("stop PostgreSQL", "error", err)
+		}
+	}
+}

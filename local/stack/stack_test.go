@@ -1,0 +1,314 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/portagehq/portage/local/stack"
+	"github.com/portagehq/portage/shared/client"
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/postgres/pgtest"
+)
+
+type env struct {
+	st     *stack.Stack
+	tenant uuid.UUID
+	api    *client.Client
+}
+
+// newEnv starts a whole local stack on its own database.
+func newEnv(t *testing.T, chunkRows int) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", DatabaseURL: pgtest.URL(t), Root: "../..",
+		ChunkRows: chunkRows, MaxConcurrency: 3, RetryWaitScale: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	e := &env{st: st, tenant: uuid.New()}
+	token, err := st.Token(e.tenant, uuid.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api = &client.Client{BaseURL: st.APIURL, Token: token}
+	return e
+}
+
+func (e *env) importFile(t *testing.T, path string, req client.ImportRequest) client.Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j, err := e.api.ImportFile(ctx, path, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.api.Wait(ctx, j.ID.String(), 50*time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", j.ID, err)
+	}
+	return done
+}
+
+func (e *env) count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	var n int
+	err := postgres.InTenantTx(context.Background(), e.st.DB, e.tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), q, args...).Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func counts(j client.Job) string {
+	total := 0
+	if j.TotalRows != nil {
+		total = *j.TotalRows
+	}
+	return fmt.Sprintf("%s total=%d created=%d updated=%d skipped=%d errors=%d processed=%d",
+		j.Status, total, j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount, j.ProcessedRows)
+}
+
+// csvFile has 7 rows: 5 valid, 1 bad email, 1 in-file duplicate.
+const csvFile = "Email,First Name,Company\n" +
+	"ada@example.com,Ada,Engines\nbob@example.com,Bob,\nbroken,Carl,\n" +
+	"dee@example.com,Dee,\nADA@example.com,Ada2,\neve@example.com,Eve,\nfay@example.com,Fay,\n"
+
+func TestImportThroughTheStack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	t.Run("CSV", func(t *testing.T) {
+		j := e.importFile(t, writeFile(t, "people.csv", csvFile), client.ImportRequest{})
+		if got := counts(j); got != "completed total=7 created=5 updated=0 skipped=1 errors=1 processed=7" {
+			t.Fatalf("job: %s", got)
+		}
+		if j.Percent != 100 || j.ErrorReport == "" || len(j.Errors) < 10 {
+			t.Fatalf("view: percent %v report %q errors %s", j.Percent, j.ErrorReport, j.Errors)
+		}
+		var report strings.Builder
+		if err := e.api.Errors(context.Background(), j.ID.String(), &report); err != nil {
+			t.Fatal(err)
+		}
+		want := "row,result,errors,Email,First Name,Company\n4,error,Email: not a valid email address: no @,broken,Carl,\n6,skipped,duplicate of row 2,ADA@example.com,Ada2,\n"
+		if report.String() != want {
+			t.Fatalf("error report:\n%s\nwant\n%s", report.String(), want)
+		}
+	})
+	t.Run("XLSX", func(t *testing.T) {
+		// Both of its contacts came with the CSV: they are skipped matches.
+		j := e.importFile(t, "../../shared/readers/testdata/contacts.xlsx", client.ImportRequest{})
+		if got := counts(j); got != "completed total=2 created=0 updated=0 skipped=2 errors=0 processed=2" {
+			t.Fatalf("job: %s", got)
+		}
+	})
+	t.Run("JSON", func(t *testing.T) {
+		path := writeFile(t, "people.ndjson", `{"email":"ada@example.com","company":"Analytical"}`+"\n"+`{"email":"zed@example.com"}`+"\n")
+		j := e.importFile(t, path, client.ImportRequest{ImportOptions: &jobs.Options{DuplicateStrategy: "update"}})
+		if got := counts(j); got != "completed total=2 created=1 updated=1 skipped=0 errors=0 processed=2" {
+			t.Fatalf("job: %s", got)
+		}
+	})
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 6 {
+		t.Fatalf("%d live contacts, want 6", n)
+	}
+}
+
+// S3 delivers events at least once: the same event again starts nothing new.
+func TestDuplicateS3Event(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	j := e.importFile(t, writeFile(t, "a.csv", csvFile), client.ImportRequest{})
+	key := importer.UploadKey(e.tenant, j.ID, "a.csv")
+	ev := events.S3Event{Records: []events.S3EventRecord{{EventName: "ObjectCreated:Put",
+		S3: events.S3Entity{Bucket: events.S3Bucket{Name: stack.UploadsBucket}, Object: events.S3Object{Key: key, URLDecodedKey: key}}}}}
+	payload, _ := json.Marshal(ev)
+	for i := 0; i < 2; i++ {
+		if _, err := e.st.Functions.Invoke(context.Background(), "import-trigger", payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(e.st.Runner.Executions(e.st.MachineARN)); n != 1 {
+		t.Fatalf("%d executions, want 1", n)
+	}
+	again, err := e.api.GetImport(context.Background(), j.ID.String())
+	if err != nil || counts(again) != counts(j) {
+		t.Fatalf("the job changed: %s vs %s (%v)", counts(again), counts(j), err)
+	}
+	// Keys outside uploads/<tenant>/<job>/ and unknown jobs are ignored.
+	for _, k := range []string{"elsewhere/x.csv", importer.UploadKey(e.tenant, uuid.New(), "x.csv")} {
+		ev.Records[0].S3.Object.URLDecodedKey = k
+		payload, _ := json.Marshal(ev)
+		if _, err := e.st.Functions.Invoke(context.Background(), "import-trigger", payload); err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+	}
+	if n := len(e.st.Runner.Executions(e.st.MachineARN)); n != 1 {
+		t.Fatalf("%d executions after foreign keys, want 1", n)
+	}
+}
+
+// A chunk Lambda that dies after its transaction committed is retried; the
+// retry finds the chunk applied and the counters come out exact.
+func TestChunkCrashAfterCommit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	var mu sync.Mutex
+	crashed := map[int]bool{}
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name != "import-chunk" {
+			return next
+		}
+		return func(ctx context.Context, p []byte) ([]byte, error) {
+			out, err := next(ctx, p)
+			var c importer.Chunk
+			json.Unmarshal(p, &c)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil && !crashed[c.Index] {
+				crashed[c.Index] = true
+				panic("the process died after the commit")
+			}
+			return out, err
+		}
+	}
+	j := e.importFile(t, writeFile(t, "a.csv", csvFile), client.ImportRequest{})
+	if got := counts(j); got != "completed total=7 created=5 updated=0 skipped=1 errors=1 processed=7" {
+		t.Fatalf("job: %s", got)
+	}
+	if len(crashed) != 4 {
+		t.Fatalf("%d chunks crashed, want all 4", len(crashed))
+	}
+	if n := e.count(t, `SELECT count(*) FROM import_events`); n != 5 {
+		t.Fatalf("%d events, want 5", n)
+	}
+}
+
+// A chunk that fails for good fails the execution and the job (with a
+// reason); the operator redrives the execution and the job completes with
+// exact counters.
+func TestRedriveAfterChunkFailsForGood(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	var broken sync.Map
+	broken.Store(1, true)
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name != "import-chunk" {
+			return next
+		}
+		return func(ctx context.Context, p []byte) ([]byte, error) {
+			var c importer.Chunk
+			json.Unmarshal(p, &c)
+			if _, bad := broken.Load(c.Index); bad {
+				return nil, &importer.TransientError{Err: errors.New("database unreachable")}
+			}
+			return next(ctx, p)
+		}
+	}
+	j := e.importFile(t, writeFile(t, "a.csv", csvFile), client.ImportRequest{})
+	if j.Status != jobs.StatusFailed || j.FailureReason == nil || !strings.Contains(*j.FailureReason, "operator can retry") {
+		t.Fatalf("job after the failure: %s, reason %v", counts(j), j.FailureReason)
+	}
+	broken.Delete(1)
+
+	sfnClient := awssfn.New(awssfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.st.SFNURL),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	execs := e.st.Runner.Executions(e.st.MachineARN)
+	if len(execs) != 1 {
+		t.Fatalf("%d executions", len(execs))
+	}
+	ctx := context.Background()
+	if _, err := sfnClient.RedriveExecution(ctx, &awssfn.RedriveExecutionInput{ExecutionArn: aws.String(execs[0].ARN)}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	j, err := e.api.Wait(wctx, j.ID.String(), 50*time.Millisecond, func(j client.Job) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The job was failed before the redrive; wait for the redriven run to finish it.
+	for j.Status != jobs.StatusCompleted && wctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		j, _ = e.api.GetImport(ctx, j.ID.String())
+	}
+	if got := counts(j); got != "completed total=7 created=5 updated=0 skipped=1 errors=1 processed=7" {
+		t.Fatalf("job after redrive: %s", got)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 5 {
+		t.Fatalf("%d contacts after redrive, want 5", n)
+	}
+}
+
+// A damaged file fails in Prepare with a clear message and writes nothing.
+func TestMalformedFileFailsInPrepare(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	j := e.importFile(t, writeFile(t, "bad.csv", "email,name\na@b.co,\"Ada\nb@c.co,Bob\n"), client.ImportRequest{})
+	if j.Status != jobs.StatusFailed || j.FailureReason == nil || *j.FailureReason != "line 2: a quoted value starting here is never closed (unbalanced quotes)" {
+		t.Fatalf("job %s, reason %v", counts(j), j.FailureReason)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts`); n != 0 {
+		t.Fatalf("%d contacts written", n)
+	}
+}
+
+func TestAuthAndTenants(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	j := e.importFile(t, writeFile(t, "a.csv", "email\na@b.co\n"), client.ImportRequest{})
+	ctx := context.Background()
+
+	// Another tenant's job id is 404, as if it did not exist.
+	token, _ := e.st.Token(uuid.New(), uuid.Nil)
+	other := &client.Client{BaseURL: e.st.APIURL, Token: token}
+	_, err := other.GetImport(ctx, j.ID.String())
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+		t.Fatalf("another tenant's job: %v, want 404", err)
+	}
+	// No token, a forged one, an expired one: 401 before the API runs.
+	for name, tok := range map[string]string{"None": "", "Forged": token[:len(token)-4] + "AAAA", "Garbage": "abc"} {
+		c := &client.Client{BaseURL: e.st.APIURL, Token: tok}
+		if _, err := c.GetImport(ctx, j.ID.String()); !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
+			t.Errorf("%s token: %v, want 401", name, err)
+		}
+	}
+	// Bad requests name what is wrong.
+	_, err = e.api.CreateImport(ctx, client.ImportRequest{FileName: "x.pdf", FileSize: 10})
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || !strings.Contains(ae.Message, "x.pdf") {
+		t.Fatalf("a .pdf: %v", err)
+	}
+	_, err = e.api.CreateImport(ctx, client.ImportRequest{FileName: "x.csv", FileSize: 2 << 30})
+	if !errors.As(err, &ae) || ae.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 GiB file: %v", err)
+	}
+}

@@ -1,0 +1,228 @@
+// Package client speaks Portage's HTTP API exactly as the browser does:
+// create an import, PUT the file to the presigned URL, follow the job. The
+// CLI's client commands and the end-to-end tests use it.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/portagehq/portage/shared/api"
+	"github.com/portagehq/portage/shared/jobs"
+)
+
+// Client is an API client. The zero HTTP field uses http.DefaultClient.
+type Client struct {
+	BaseURL string
+	Token   string
+	HTTP    *http.Client
+}
+
+// APIError is an error answer of the API.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
+	}
+	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
+}
+
+// ImportRequest is POST /v1/imports's body.
+type ImportRequest struct {
+	FileName      string            `json:"file_name"`
+	FileSize      int64             `json:"file_size"`
+	FileType      string            `json:"file_type,omitempty"`
+	FieldMapping  map[string]string `json:"field_mapping,omitempty"`
+	ImportOptions *jobs.Options     `json:"import_options,omitempty"`
+}
+
+// Job is an import job as the API returns it.
+type Job = api.JobView
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return decodeError(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func decodeError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct {
+		Error   *api.Error `json:"error"`
+		Message string     `json:"message"`
+	}
+	if json.Unmarshal(b, &e) == nil {
+		if e.Error != nil {
+			return &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		}
+		if e.Message != "" {
+			return &APIError{Status: resp.StatusCode, Message: e.Message}
+		}
+	}
+	return &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
+}
+
+// CreateImport creates a job and returns it with its upload instructions.
+func (c *Client) CreateImport(ctx context.Context, req ImportRequest) (Job, error) {
+	var j Job
+	err := c.do(ctx, http.MethodPost, "/v1/imports", req, &j)
+	return j, err
+}
+
+// Upload sends the file to the job's presigned URL, as a browser would.
+func (c *Client) Upload(ctx context.Context, j Job, body io.Reader, size int64) error {
+	if j.Upload == nil {
+		return errors.New("the job has no upload instructions")
+	}
+	req, err := http.NewRequestWithContext(ctx, j.Upload.Method, j.Upload.URL, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	for k, v := range j.Upload.Headers {
+		if !strings.EqualFold(k, "content-length") {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("upload refused (HTTP %d): %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// ImportFile creates a job for the file at path and uploads it.
+func (c *Client) ImportFile(ctx context.Context, path string, req ImportRequest) (Job, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Job{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Job{}, err
+	}
+	if req.FileName == "" {
+		req.FileName = filepath.Base(path)
+	}
+	req.FileSize = st.Size()
+	j, err := c.CreateImport(ctx, req)
+	if err != nil {
+		return j, err
+	}
+	return j, c.Upload(ctx, j, f, st.Size())
+}
+
+// GetImport reads a job.
+func (c *Client) GetImport(ctx context.Context, id string) (Job, error) {
+	var j Job
+	err := c.do(ctx, http.MethodGet, "/v1/imports/"+id, nil, &j)
+	return j, err
+}
+
+// Terminal reports whether a job's status is final.
+func Terminal(status string) bool {
+	switch status {
+	case jobs.StatusCompleted, jobs.StatusFailed, jobs.StatusRolledBack:
+		return true
+	}
+	return false
+}
+
+// Wait polls the job until its status is final, calling progress (when not
+// nil) with every reading.
+func (c *Client) Wait(ctx context.Context, id string, every time.Duration, progress func(Job)) (Job, error) {
+	for {
+		j, err := c.GetImport(ctx, id)
+		if err != nil {
+			return j, err
+		}
+		if progress != nil {
+			progress(j)
+		}
+		if Terminal(j.Status) {
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// Errors streams the job's full error report (CSV) into w.
+func (c *Client) Errors(ctx context.Context, id string, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+"/v1/imports/"+id+"/errors", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	// The API redirects to a presigned URL; the token must not follow it there.
+	hc := *c.http()
+	hc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		r.Header.Del("Authorization")
+		return nil
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return decodeError(resp)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}

@@ -1,0 +1,94 @@
+// Package platform builds a Lambda's dependencies from its environment:
+// the AWS configuration, the PostgreSQL pool (through RDS Proxy with IAM
+// authentication, or a plain DATABASE_URL), the JSON logger. Each
+// functions/*/main.go calls it once per container.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/shared/postgres"
+)
+
+// Env is the environment a function reads.
+type Env struct {
+	// DatabaseURL, when set, is used as is (local runs); otherwise DB_HOST,
+	// DB_PORT (5432), DB_NAME, DB_USER and DB_IAM_AUTH=true build an RDS
+	// Proxy connection authenticated with IAM tokens.
+	DatabaseURL     string
+	DBHost          string
+	DBPort          int
+	DBName          string
+	DBUser          string
+	DBIAMAuth       bool
+	UploadsBucket   string
+	StateMachineARN string
+	ChunkRows       int
+	MaxConcurrency  int
+}
+
+// FromEnv reads the environment.
+func FromEnv() Env {
+	return Env{
+		DatabaseURL: os.Getenv("DATABASE_URL"), DBHost: os.Getenv("DB_HOST"), DBPort: atoi(os.Getenv("DB_PORT"), 5432),
+		DBName: os.Getenv("DB_NAME"), DBUser: os.Getenv("DB_USER"), DBIAMAuth: os.Getenv("DB_IAM_AUTH") == "true",
+		UploadsBucket: os.Getenv("UPLOADS_BUCKET"), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		ChunkRows: atoi(os.Getenv("CHUNK_ROWS"), 0), MaxConcurrency: atoi(os.Getenv("MAX_CHUNK_CONCURRENCY"), 0),
+	}
+}
+
+func atoi(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return def
+}
+
+// Logger is the functions' structured logger: JSON on stdout.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, nil))
+}
+
+// AWS loads the SDK configuration (region, credentials, and endpoints such
+// as AWS_ENDPOINT_URL_S3 for a local stack).
+func AWS(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx)
+}
+
+// Pool opens the database pool: 2 connections, nothing that pins an RDS
+// Proxy connection, and with IAM auth a fresh token for every new
+// connection (tokens live 15 minutes).
+func (e Env) Pool(ctx context.Context, cfg aws.Config) (*pgxpool.Pool, error) {
+	if e.DatabaseURL != "" {
+		return postgres.NewPool(ctx, postgres.PoolConfig{URL: e.DatabaseURL, MaxConns: 2})
+	}
+	if e.DBHost == "" || e.DBName == "" || e.DBUser == "" {
+		return nil, fmt.Errorf("set DATABASE_URL, or DB_HOST, DB_NAME and DB_USER")
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(e.DBUser), Host: fmt.Sprintf("%s:%d", e.DBHost, e.DBPort),
+		Path: "/" + e.DBName, RawQuery: "sslmode=require"}
+	pc := postgres.PoolConfig{URL: u.String(), MaxConns: 2}
+	if e.DBIAMAuth {
+		endpoint := fmt.Sprintf("%s:%d", e.DBHost, e.DBPort)
+		pc.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+			token, err := auth.BuildAuthToken(ctx, endpoint, cfg.Region, e.DBUser, cfg.Credentials)
+			if err != nil {
+				return fmt.Errorf("rds auth token: %w", err)
+			}
+			cc.Password = token
+			return nil
+		}
+	}
+	return postgres.NewPool(ctx, pc)
+}
