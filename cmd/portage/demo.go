@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,9 +13,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/local/stack"
+	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/jobs"
-	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 )
 
@@ -32,120 +31,86 @@ const demoFile = "E-mail Address;Given Name;Surname;Organization;Mobile Phone;Zi
 	"ADA@example.com;Ada;Byron;;;;\n" +
 	"zoe@example.com;Zoë;Ünal;Café Société;0044 20 1234 5678;75001;\n"
 
+const demoUpdate = "email,company,phone\nada@example.com,Babbage & Co,\nnew@example.com,Newco,+1 555 000 1111\n"
+
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	root := fs.String("root", ".", "the project directory (template.yaml, statemachine/)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: portage demo\n\nImports a generated sample file with typical mistakes into the database\n"+
-			"DATABASE_URL names (`make demo` starts a throwaway one), then imports an\n"+
-			"update of it, and prints what happened. Exits 0 when all worked.")
+		fmt.Fprintln(stderr, "Usage: portage demo\n\nStarts the local stack, imports a generated sample file with typical mistakes\n"+
+			"through the API exactly as a browser would (presigned upload, S3 event, state\n"+
+			"machine, chunk Lambdas), then an update of it, and prints what happened.\n"+
+			"Exits 0 when all worked. Uses DATABASE_URL when set, else a throwaway cluster.")
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return exitError{2, errors.New("demo: DATABASE_URL is not set; run `make demo`")}
-	}
-	if _, err := postgres.Migrate(ctx, url); err != nil {
-		return err
-	}
-	pool, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: url, MaxConns: 4})
+	fmt.Fprintln(stderr, "Starting the local stack…")
+	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", Root: *root, ChunkRows: 2})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer st.Close()
+	tenant := uuid.New()
+	token, err := st.Token(tenant, uuid.New())
+	if err != nil {
+		return err
+	}
+	c := &client.Client{BaseURL: st.APIURL, Token: token}
 	dir, err := os.MkdirTemp("", "portage-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	d := importer.Deps{DB: pool, Store: objstore.Dir(filepath.Join(dir, "bucket")), ChunkRows: 2}
-	tenant := uuid.New()
-	if err := postgres.InTenantTx(ctx, pool, tenant, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO tenants (id, name) VALUES ($1, 'Demo tenant')`, tenant)
-		return err
-	}); err != nil {
-		return err
-	}
 
-	fmt.Fprintf(stdout, "Sample file (contacts.csv):\n\n%s\n", indent(demoFile))
-	first, err := demoImport(ctx, d, tenant, "contacts.csv", demoFile, jobs.Options{Tags: []string{"demo"}})
+	fmt.Fprintf(stdout, "Sample file (contacts.csv):\n\n%s\n\n", indent(demoFile))
+	first, err := demoImport(ctx, c, filepath.Join(dir, "contacts.csv"), demoFile, jobs.Options{Tags: []string{"demo"}}, stderr)
 	if err != nil {
 		return err
 	}
-	printJob(stdout, "First import (duplicate_strategy=skip)", first)
-
-	update := "email,company,phone\nada@example.com,Babbage & Co,\nnew@example.com,Newco,+1 555 000 1111\n"
-	second, err := demoImport(ctx, d, tenant, "update.csv", update, jobs.Options{DuplicateStrategy: jobs.Update})
+	printJob(stdout, first, false)
+	fmt.Fprintln(stdout)
+	second, err := demoImport(ctx, c, filepath.Join(dir, "update.csv"), demoUpdate, jobs.Options{DuplicateStrategy: jobs.Update}, stderr)
 	if err != nil {
 		return err
 	}
-	printJob(stdout, "Second import (duplicate_strategy=update)", second)
-
-	if first.CreatedCount != 3 || first.ErrorCount != 2 || first.SkippedCount != 1 || second.UpdatedCount != 1 || second.CreatedCount != 1 {
-		return fmt.Errorf("demo: unexpected counters (first %d/%d/%d, second %d/%d)",
-			first.CreatedCount, first.ErrorCount, first.SkippedCount, second.UpdatedCount, second.CreatedCount)
-	}
-	if err := printContacts(ctx, stdout, pool, tenant); err != nil {
+	printJob(stdout, second, false)
+	fmt.Fprintln(stdout)
+	var report strings.Builder
+	if err := c.Errors(ctx, first.ID.String(), &report); err != nil {
 		return err
+	}
+	fmt.Fprintf(stdout, "Error report of the first import (portage errors %s):\n%s\n", first.ID, indent(report.String()))
+	if err := printContacts(ctx, stdout, st.DB, tenant); err != nil {
+		return err
+	}
+	if first.Status != jobs.StatusCompleted || second.Status != jobs.StatusCompleted || first.CreatedCount != 3 ||
+		first.ErrorCount != 2 || first.SkippedCount != 1 || second.UpdatedCount != 1 || second.CreatedCount != 1 {
+		return fmt.Errorf("demo: unexpected outcome (first %s %d/%d/%d, second %s %d/%d)", first.Status,
+			first.CreatedCount, first.ErrorCount, first.SkippedCount, second.Status, second.UpdatedCount, second.CreatedCount)
 	}
 	fmt.Fprintln(stdout, "Demo complete: every row is accounted for.")
 	return nil
 }
 
-func demoImport(ctx context.Context, d importer.Deps, tenant uuid.UUID, name, content string, opts jobs.Options) (jobs.ImportJob, error) {
-	if err := opts.Validate(); err != nil {
-		return jobs.ImportJob{}, err
+func demoImport(ctx context.Context, c *client.Client, path, content string, opts jobs.Options, stderr io.Writer) (client.Job, error) {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		return client.Job{}, err
 	}
-	id := uuid.New()
-	key := fmt.Sprintf("uploads/%s/%s/%s", tenant, id, name)
-	if err := d.Store.Put(ctx, key, strings.NewReader(content)); err != nil {
-		return jobs.ImportJob{}, err
-	}
-	err := postgres.InTenantTx(ctx, d.DB, tenant, func(tx pgx.Tx) error {
-		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: id, TenantID: tenant, FileName: name,
-			FileSize: int64(len(content)), FileURL: key, SourceKey: key, Options: opts})
-	})
+	j, err := c.ImportFile(ctx, path, client.ImportRequest{ImportOptions: &opts})
 	if err != nil {
-		return jobs.ImportJob{}, err
+		return j, err
 	}
-	prep, err := importer.Prepare(ctx, d, tenant, id)
-	if err != nil {
-		return jobs.ImportJob{}, err
-	}
-	rc, err := d.Store.Get(ctx, prep.ManifestKey)
-	if err != nil {
-		return jobs.ImportJob{}, err
-	}
-	chunks, err := readManifest(rc)
-	if err != nil {
-		return jobs.ImportJob{}, err
-	}
-	for _, c := range chunks {
-		if _, err := importer.ApplyChunk(ctx, d, c); err != nil {
-			return jobs.ImportJob{}, err
-		}
-	}
-	return importer.Finalize(ctx, d, tenant, id)
+	return follow(ctx, c, j.ID.String(), stderr, true)
 }
 
-func printJob(w io.Writer, title string, j jobs.ImportJob) {
-	fmt.Fprintf(w, "%s: %s\n", title, j.Status)
-	fmt.Fprintf(w, "  rows %d: created %d, updated %d, skipped %d, errors %d\n",
-		*j.TotalRows, j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount)
-	errs, _ := decodeErrors(j.Errors)
-	for _, e := range errs {
-		fmt.Fprintf(w, "  row %d, %s: %s\n", e.Row, e.Column, e.Message)
-	}
-	fmt.Fprintln(w)
-}
-
-func printContacts(ctx context.Context, w io.Writer, pool postgres.Beginner, tenant uuid.UUID) error {
+func printContacts(ctx context.Context, w io.Writer, db postgres.Beginner, tenant uuid.UUID) error {
 	fmt.Fprintln(w, "Contacts now:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  email\tfirst_name\tlast_name\tcompany\tphone\tpostal_code\ttags")
-	err := postgres.InTenantTx(ctx, pool, tenant, func(tx pgx.Tx) error {
+	err := postgres.InTenantTx(ctx, db, tenant, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT email, coalesce(first_name, ''), coalesce(last_name, ''), coalesce(company, ''),
 			coalesce(phone, ''), coalesce(postal_code, ''), array_to_string(tags, ', ')
 			FROM contacts WHERE deleted_at IS NULL ORDER BY email`)

@@ -17,15 +17,28 @@ import (
 const usage = `portage — contact import/export for multi-tenant CRMs
 
 Usage:
+  portage dev [--addr HOST:PORT]   run the local stack in the foreground (API on --addr,
+                                   default 127.0.0.1:8080, GET /healthz); prints its URLs
+                                   and a dev token
+  portage demo                     local stack, a generated sample file with typical
+                                   mistakes, import through the API, summary; exits 0
+                                   when all worked
+  portage import FILE [--mapping m.json] [--duplicates skip|update|merge|update_only]
+                 [--tag T]... [--workspace ID] [--dry-run] [--overwrite-blanks]
+                 [--no-wait] [--json]
+  portage status JOB [--watch] [--json]
+  portage errors JOB [-o FILE]
   portage preview FILE [--json] [--rows N] [--sheet NAME]
-      Show what Portage detects in FILE (type, encoding, delimiter), its header,
-      its first rows and the field mapping it would use.
-  portage migrate
-      Apply the database migrations to DATABASE_URL.
-  portage demo
-      Import a generated sample file with typical mistakes into DATABASE_URL's
-      database, then an update of it, and print what happened.
+                                   detected type, encoding, delimiter, header, first rows,
+                                   suggested mapping (same reader code as the pipeline)
+  portage migrate                  apply the migrations to DATABASE_URL
+  portage token --tenant ID [--user ID]
+                                   a dev token for the local authorizer, alone on the
+                                   last line
 
+Client commands talk to PORTAGE_API (default http://127.0.0.1:8080) with
+PORTAGE_TOKEN, or with a dev token of the local tenant
+00000000-0000-4000-8000-000000000001 when it is unset.
 Run 'portage COMMAND --help' for a command's options.
 `
 
@@ -58,6 +71,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return devCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
+	case "status":
+		return statusCmd(ctx, args[1:], stdout, stderr)
+	case "errors":
+		return errorsCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

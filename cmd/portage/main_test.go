@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/devtoken"
 	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
 
@@ -83,14 +84,32 @@ func TestDemo(t *testing.T) {
 	// Not parallel: it sets DATABASE_URL for the command.
 	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"demo"}, &out, &errOut); err != nil {
-		t.Fatal(err, out.String())
+	if err := run(context.Background(), []string{"demo", "--root", "../.."}, &out, &errOut); err != nil {
+		t.Fatal(err, out.String(), errOut.String())
 	}
-	for _, s := range []string{"rows 6: created 3, updated 0, skipped 1, errors 2", "rows 2: created 1, updated 1",
-		"ada@example.com    Ada         Lovelace   Babbage & Co", "+442079460958", "00501", "Demo complete"} {
+	for _, s := range []string{"completed (contacts.csv)", "created 3, updated 0, skipped 1, errors 2",
+		"created 1, updated 1, skipped 0, errors 0", "4,error,E-mail Address: not a valid email address",
+		"6,skipped,duplicate of row 2", "Babbage & Co", "+442079460958", "00501", "Demo complete"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("demo output lacks %q:\n%s", s, out.String())
 		}
+	}
+}
+
+func TestToken(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	tenant := "6f1c1e0e-8f7c-4d2e-9a7e-2b1d3c4e5f60"
+	if err := run(context.Background(), []string{"token", "--tenant", tenant}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	claims, err := devtoken.Verify(devtoken.Secret(), lines[len(lines)-1])
+	if err != nil || claims["tenant_id"] != tenant {
+		t.Fatalf("token claims %v, %v", claims, err)
+	}
+	if err := run(context.Background(), []string{"token"}, &out, &errOut); err == nil {
+		t.Fatal("a token without a tenant was minted")
 	}
 }
 

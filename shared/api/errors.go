@@ -18,8 +18,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-func badRequest(msg string) *Error { return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg} }
-func notFound(msg string) *Error   { return &Error{Status: http.StatusNotFound, Code: "not_found", Message: msg} }
+func badRequest(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
+}
+func notFound(msg string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: msg}
+}
 
 func unauthorized() *Error {
 	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid bearer token is required"}

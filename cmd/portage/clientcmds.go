@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/portagehq/portage/shared/client"
+	"github.com/portagehq/portage/shared/devtoken"
+	"github.com/portagehq/portage/shared/jobs"
+)
+
+// localTenant is the tenant of the dev token the CLI mints when
+// PORTAGE_TOKEN is unset (local stack only).
+var localTenant = uuid.MustParse("00000000-0000-4000-8000-000000000001")
+
+// apiClient is the client of PORTAGE_API with PORTAGE_TOKEN, or a dev
+// token of the local tenant.
+func apiClient() (*client.Client, error) {
+	base := os.Getenv("PORTAGE_API")
+	if base == "" {
+		base = "http://127.0.0.1:8080"
+	}
+	token := os.Getenv("PORTAGE_TOKEN")
+	if token == "" {
+		var err error
+		if token, err = devtoken.Mint(devtoken.Secret(), localTenant, uuid.Nil, time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return &client.Client{BaseURL: base, Token: token}, nil
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mappingFile := fs.String("mapping", "", "JSON file with the field mapping {column: field}")
+	dups := fs.String("duplicates", "skip", "what a row matching a contact does: skip, update, merge or update_only")
+	var tags stringList
+	fs.Var(&tags, "tag", "tag added to every created or updated contact (repeatable)")
+	workspace := fs.String("workspace", "", "workspace id of created contacts")
+	dryRun := fs.Bool("dry-run", false, "validate and count everything, keep nothing")
+	overwrite := fs.Bool("overwrite-blanks", false, "with update: blank values in the file clear fields")
+	noWait := fs.Bool("no-wait", false, "return once the file is uploaded")
+	asJSON := fs.Bool("json", false, "print the final job as JSON (the GET /v1/imports/{id} object)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portage import FILE [flags]\n\nUploads FILE through the API (a presigned PUT, as the browser does) and\nfollows the import until it ends. Flags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitError{2, errors.New("import needs exactly one FILE")}
+	}
+	opts := jobs.Options{DuplicateStrategy: *dups, Tags: tags, DryRun: *dryRun, OverwriteBlanks: *overwrite}
+	if *workspace != "" {
+		ws, err := uuid.Parse(*workspace)
+		if err != nil {
+			return exitError{2, fmt.Errorf("--workspace: %w", err)}
+		}
+		opts.WorkspaceID = &ws
+	}
+	req := client.ImportRequest{ImportOptions: &opts}
+	if *mappingFile != "" {
+		b, err := os.ReadFile(*mappingFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &req.FieldMapping); err != nil {
+			return exitError{2, fmt.Errorf("--mapping %s: %w", *mappingFile, err)}
+		}
+	}
+	c, err := apiClient()
+	if err != nil {
+		return err
+	}
+	j, err := c.ImportFile(ctx, pos[0], req)
+	if err != nil {
+		return err
+	}
+	if !*asJSON {
+		fmt.Fprintf(stderr, "Uploaded %s as import %s\n", pos[0], j.ID)
+	}
+	if *noWait {
+		return printJob(stdout, j, *asJSON)
+	}
+	j, err = follow(ctx, c, j.ID.String(), stderr, !*asJSON)
+	if err != nil {
+		return err
+	}
+	return finish(stdout, j, *asJSON)
+}
+
+// follow waits for a job, drawing a progress bar when asked.
+func follow(ctx context.Context, c *client.Client, id string, stderr io.Writer, bar bool) (client.Job, error) {
+	var pb *progressbar.ProgressBar
+	j, err := c.Wait(ctx, id, 300*time.Millisecond, func(j client.Job) {
+		if !bar || j.TotalRows == nil {
+			return
+		}
+		if pb == nil {
+			pb = progressbar.NewOptions(*j.TotalRows, progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription("importing"), progressbar.OptionShowCount(),
+				progressbar.OptionSetItsString("rows"), progressbar.OptionShowIts(), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		pb.Set(j.ProcessedRows)
+	})
+	if pb != nil {
+		pb.Finish()
+		fmt.Fprintln(stderr)
+	}
+	return j, err
+}
+
+// finish prints the final job and turns a failed job into a failing exit.
+func finish(stdout io.Writer, j client.Job, asJSON bool) error {
+	if err := printJob(stdout, j, asJSON); err != nil {
+		return err
+	}
+	if j.Status == jobs.StatusFailed {
+		return exitError{1, fmt.Errorf("import %s failed", j.ID)}
+	}
+	return nil
+}
+
+func printJob(w io.Writer, j client.Job, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(j)
+	}
+	fmt.Fprintf(w, "Import %s: %s (%s)\n", j.ID, j.Status, j.FileName)
+	if j.TotalRows != nil {
+		fmt.Fprintf(w, "  %d of %d rows processed (%.1f%%, %.0f rows/s)\n", j.ProcessedRows, *j.TotalRows, j.Percent, j.RowsPerSecond)
+	}
+	fmt.Fprintf(w, "  created %d, updated %d, skipped %d, errors %d\n", j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount)
+	if j.FailureReason != nil {
+		fmt.Fprintf(w, "  failed: %s\n", *j.FailureReason)
+	}
+	errs, _ := decodeErrors(j.Errors)
+	for i, e := range errs {
+		if i == 10 {
+			fmt.Fprintf(w, "  … %d more in the error report (portage errors %s)\n", j.ErrorCount-10, j.ID)
+			break
+		}
+		if e.Row > 0 {
+			fmt.Fprintf(w, "  row %d, %s: %s\n", e.Row, e.Column, e.Message)
+		}
+	}
+	return nil
+}
+
+func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	watch := fs.Bool("watch", false, "follow the job until it ends")
+	asJSON := fs.Bool("json", false, "print the job as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portage status JOB [--watch] [--json]")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitError{2, errors.New("status needs exactly one JOB")}
+	}
+	c, err := apiClient()
+	if err != nil {
+		return err
+	}
+	if *watch {
+		j, err := follow(ctx, c, pos[0], stderr, !*asJSON)
+		if err != nil {
+			return err
+		}
+		return finish(stdout, j, *asJSON)
+	}
+	j, err := c.GetImport(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return printJob(stdout, j, *asJSON)
+}
+
+func errorsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("errors", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the report to this file (default: standard output)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portage errors JOB [-o FILE]\n\nThe full error report: a CSV line per row not imported, with the row number,\nthe result, the reasons and the row's original values.")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitError{2, errors.New("errors needs exactly one JOB")}
+	}
+	c, err := apiClient()
+	if err != nil {
+		return err
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	return c.Errors(ctx, pos[0], w)
+}
+
+func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tenant := fs.String("tenant", "", "tenant id (required)")
+	user := fs.String("user", "", "user id")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portage token --tenant ID [--user ID]\n\nMints a token the local stack's authorizer accepts; it is alone on the last line.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := uuid.Parse(*tenant)
+	if err != nil {
+		fs.Usage()
+		return exitError{2, fmt.Errorf("--tenant: a tenant UUID is required")}
+	}
+	var u uuid.UUID
+	if *user != "" {
+		if u, err = uuid.Parse(*user); err != nil {
+			return exitError{2, fmt.Errorf("--user: %w", err)}
+		}
+	}
+	tok, err := devtoken.Mint(devtoken.Secret(), t, u, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/google/uuid"
+
+	"github.com/portagehq/portage/local/stack"
+)
+
+func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "API listen address")
+	root := fs.String("root", ".", "the project directory (template.yaml, statemachine/)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portage dev [--addr HOST:PORT]\n\nRuns the local stack in the foreground: PostgreSQL (DATABASE_URL, else a\nthrowaway cluster), S3 (versitygw), the Step Functions runner, the Lambdas and\nthe HTTP API. Run it from the project's root. Stop it with Ctrl-C.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := stack.Start(ctx, stack.Config{Addr: *addr, Root: *root,
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	token, err := st.Token(localTenant, uuid.Nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Portage local stack\n  API            %s (GET /healthz)\n  S3             %s (buckets %s, %s)\n  Step Functions %s (state machine %s)\n  PostgreSQL     %s\n\n",
+		st.APIURL, st.S3.Endpoint, stack.UploadsBucket, stack.ExportsBucket, st.SFNURL, st.MachineARN, st.AdminURL)
+	fmt.Fprintf(stdout, "Try: PORTAGE_API=%s portage import contacts.csv\n", st.APIURL)
+	fmt.Fprintf(stdout, "     aws stepfunctions list-executions --endpoint-url %s --state-machine-arn %s\n", st.SFNURL, st.MachineARN)
+	fmt.Fprintf(stdout, "Dev token (tenant %s):\n%s\n", localTenant, token)
+	if f, ok := stdout.(*os.File); ok {
+		f.Sync()
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "stopping")
+	return nil
+}
