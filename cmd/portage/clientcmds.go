@@ -118,7 +118,7 @@ func follow(ctx context.Context, c *client.Client, id string, stderr io.Writer, 
 		if pb == nil {
 			pb = progressbar.NewOptions(*j.TotalRows, progressbar.OptionSetWriter(stderr),
 				progressbar.OptionSetDescription("importing"), progressbar.OptionShowCount(),
-				progressbar.OptionSetItsString("rows"), progressbar.OptionShowIts(), progressbar.OptionThrottle(100*time.Millisecond))
+				progressbar.OptionThrottle(100*time.Millisecond))
 		}
 		pb.Set(j.ProcessedRows)
 	})

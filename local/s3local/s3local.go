@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -92,6 +93,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		"--cors-allow-origin", origin, "--quiet", "posix", dir)
 	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
+	// If this process dies (a crashed test), the server goes with it.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("start versitygw: %w", err)

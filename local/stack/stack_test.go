@@ -140,6 +140,38 @@ func TestImportThroughTheStack(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 6 {
 		t.Fatalf("%d live contacts, want 6", n)
 	}
+
+	// The list is newest first and pages with a cursor.
+	var page struct {
+		Imports []client.Job `json:"imports"`
+		Next    string       `json:"next_cursor"`
+	}
+	get := func(q string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, e.st.APIURL+"/v1/imports"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+e.api.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		page.Imports, page.Next = nil, ""
+		if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get("?limit=2")
+	if len(page.Imports) != 2 || page.Imports[0].FileName != "people.ndjson" || page.Next == "" {
+		t.Fatalf("first page: %d jobs, first %q, cursor %q", len(page.Imports), page.Imports[0].FileName, page.Next)
+	}
+	get("?limit=2&cursor=" + page.Next)
+	if len(page.Imports) != 1 || page.Imports[0].FileName != "people.csv" || page.Next != "" {
+		t.Fatalf("second page: %+v", page)
+	}
+	get("?status=failed")
+	if len(page.Imports) != 0 {
+		t.Fatalf("%d failed jobs listed", len(page.Imports))
+	}
 }
 
 // S3 delivers events at least once: the same event again starts nothing new.
