@@ -164,6 +164,7 @@ func printJob(w io.Writer, j client.Job, asJSON bool) error {
 			fmt.Fprintf(w, "  row %d, %s: %s\n", e.Row, e.Column, e.Message)
 		}
 	}
+	printRollback(w, j)
 	return nil
 }
 

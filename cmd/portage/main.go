@@ -28,6 +28,9 @@ Usage:
                  [--no-wait] [--json]
   portage status JOB [--watch] [--json]
   portage errors JOB [-o FILE]
+  portage rollback JOB [--json] [--no-wait]
+                                   undo an import; contacts changed since are reported
+                                   as conflicts; run again to resume
   portage preview FILE [--json] [--rows N] [--sheet NAME]
                                    detected type, encoding, delimiter, header, first rows,
                                    suggested mapping (same reader code as the pipeline)
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errorsCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "rollback":
+		return rollbackCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

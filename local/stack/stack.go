@@ -42,6 +42,7 @@ import (
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/rollback"
 )
 
 // Bucket names on the local S3 server.
@@ -64,6 +65,8 @@ type Config struct {
 	// ChunkRows and MaxConcurrency tune imports (defaults 5000 and 4).
 	ChunkRows      int
 	MaxConcurrency int
+	// RollbackBatch is the number of events a rollback batch reverses.
+	RollbackBatch int
 	// RetryWaitScale shortens the state machine's Retry waits (default 1).
 	RetryWaitScale float64
 	Log            *slog.Logger
@@ -77,6 +80,7 @@ type Stack struct {
 	Functions   *lambdas.Registry
 	Runner      *sfn.Runner
 	MachineARN  string
+	RollbackARN string
 	DB          *pgxpool.Pool
 	AdminURL    string
 	Secret      []byte
@@ -115,6 +119,10 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	def, err := os.ReadFile(filepath.Join(cfg.Root, "statemachine", "import.asl.json"))
+	if err != nil {
+		return err
+	}
+	rollbackDef, err := os.ReadFile(filepath.Join(cfg.Root, "statemachine", "rollback.asl.json"))
 	if err != nil {
 		return err
 	}
@@ -177,7 +185,14 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	apiSrv := &api.Server{DB: st.DB, UploadsBucket: UploadsBucket, Presign: s3.NewPresignClient(s3Client), Log: st.log}
+	st.RollbackARN, err = st.Runner.CreateStateMachine("portage-rollback", rollbackDef, map[string]string{
+		"RollbackFunctionArn": lambdas.ARN("rollback"),
+	})
+	if err != nil {
+		return err
+	}
+	apiSrv := &api.Server{DB: st.DB, UploadsBucket: UploadsBucket, Presign: s3.NewPresignClient(s3Client), Log: st.log,
+		Rollbacks: rollback.Starter{SFN: sfnClient, StateMachineARN: st.RollbackARN}}
 	handlers := map[string]any{
 		"api": httpadapter.NewV2(apiSrv.Handler()).ProxyWithContext,
 		"import-trigger": importer.TriggerHandler{DB: st.DB, SFN: sfnClient, StateMachineARN: st.MachineARN,
@@ -186,6 +201,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		"import-chunk":    importer.ChunkHandler{Deps: deps}.Handle,
 		"import-finalize": importer.FinalizeHandler{Deps: deps}.Handle,
 		"import-fail":     importer.FailHandler{Deps: deps, Log: st.log}.Handle,
+		"rollback":        rollback.BatchHandler{DB: st.DB, Size: cfg.RollbackBatch}.Handle,
 	}
 	for name, h := range handlers {
 		f, ok := fns[name]

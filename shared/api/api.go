@@ -23,6 +23,7 @@ import (
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/readers"
+	"github.com/portagehq/portage/shared/rollback"
 )
 
 // Presigner mints presigned S3 requests (s3.PresignClient).
@@ -31,11 +32,18 @@ type Presigner interface {
 	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
 
+// RollbackStarter starts or resumes a job's rollback (rollback.Starter).
+type RollbackStarter interface {
+	Start(ctx context.Context, tenantID, jobID uuid.UUID) error
+}
+
 // Server is the API. Build it once per Lambda container.
 type Server struct {
 	DB            postgres.Beginner
 	UploadsBucket string
 	Presign       Presigner
+	// Rollbacks runs rollbacks (the rollback state machine).
+	Rollbacks RollbackStarter
 	// MaxFileBytes refuses larger uploads up front (default readers.DefaultLimits).
 	MaxFileBytes int64
 	Log          *slog.Logger
@@ -50,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/imports", s.wrap(s.listImports))
 	mux.HandleFunc("GET /v1/imports/{id}", s.wrap(s.getImport))
 	mux.HandleFunc("GET /v1/imports/{id}/errors", s.wrap(s.importErrors))
+	mux.HandleFunc("POST /v1/imports/{id}/rollback", s.wrap(s.rollbackImport))
 	mux.HandleFunc("/", s.wrap(func(w http.ResponseWriter, r *http.Request, _ Identity) error {
 		return notFound(fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
 	}))
@@ -197,15 +206,34 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 // JobView is a job as the API shows it: the seed's columns plus progress.
 type JobView struct {
 	jobs.ImportJob
-	Percent       float64 `json:"percent"`
-	RowsPerSecond float64 `json:"rows_per_second"`
-	FailureReason *string `json:"failure_reason,omitempty"`
-	ErrorReport   string  `json:"error_report,omitempty"`
-	Upload        *Upload `json:"upload,omitempty"`
+	Percent       float64       `json:"percent"`
+	RowsPerSecond float64       `json:"rows_per_second"`
+	FailureReason *string       `json:"failure_reason,omitempty"`
+	ErrorReport   string        `json:"error_report,omitempty"`
+	Rollback      *RollbackView `json:"rollback,omitempty"`
+	Upload        *Upload       `json:"upload,omitempty"`
+}
+
+// RollbackView is a rollback's progress and the contacts it left alone.
+type RollbackView struct {
+	Events       int                 `json:"events"`
+	Done         int                 `json:"done"`
+	Percent      float64             `json:"percent"`
+	Conflicts    int                 `json:"conflicts"`
+	StartedAt    *time.Time          `json:"started_at"`
+	ConflictList []rollback.Conflict `json:"conflict_list"`
 }
 
 func (s *Server) view(j jobs.ImportJob, d jobs.Details, firstErrors json.RawMessage) JobView {
 	v := JobView{ImportJob: j, FailureReason: d.FailureReason}
+	if d.RollbackEvents != nil {
+		rv := &RollbackView{Events: *d.RollbackEvents, Done: d.RollbackDone, Conflicts: d.RollbackConflicts,
+			StartedAt: d.RollbackStartedAt, ConflictList: []rollback.Conflict{}}
+		if rv.Events > 0 {
+			rv.Percent = float64(int(float64(rv.Done)*1000/float64(rv.Events))) / 10
+		}
+		v.Rollback = rv
+	}
 	if j.TotalRows != nil && *j.TotalRows > 0 {
 		v.Percent = float64(int(float64(j.ProcessedRows)*1000/float64(*j.TotalRows))) / 10
 	}
@@ -255,6 +283,11 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request, id Identity) 
 			}
 		}
 		view = s.view(j, d, first)
+		if view.Rollback != nil && view.Rollback.Conflicts > 0 {
+			if view.Rollback.ConflictList, err = rollback.Conflicts(r.Context(), tx, jobID, 100); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if errors.Is(err, jobs.ErrNotFound) {
@@ -271,7 +304,7 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request, id Identity
 	q := r.URL.Query()
 	status := q.Get("status")
 	switch status {
-	case "", jobs.StatusPending, jobs.StatusProcessing, jobs.StatusCompleted, jobs.StatusFailed, jobs.StatusRolledBack:
+	case "", jobs.StatusPending, jobs.StatusProcessing, jobs.StatusCompleted, jobs.StatusFailed, jobs.StatusRollingBack, jobs.StatusRolledBack:
 	default:
 		return badRequest(fmt.Sprintf("unknown status %q", status))
 	}
@@ -359,6 +392,42 @@ func (s *Server) importErrors(w http.ResponseWriter, r *http.Request, id Identit
 }
 
 const downloadURLLife = 5 * time.Minute
+
+// rollbackImport moves the job to rolling_back and starts (or resumes) its
+// rollback: 202 with the job; 409 when the job cannot be rolled back.
+func (s *Server) rollbackImport(w http.ResponseWriter, r *http.Request, id Identity) error {
+	jobID, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return notFound("no such import")
+	}
+	if s.Rollbacks == nil {
+		return errors.New("rollbacks are not configured")
+	}
+	var view JobView
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		j, err := rollback.Begin(r.Context(), tx, jobID)
+		if err != nil {
+			return err
+		}
+		d, err := jobs.GetDetails(r.Context(), tx, jobID)
+		view = s.view(j, d, nil)
+		return err
+	})
+	var refused *rollback.RefusedError
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		return notFound("no such import")
+	case errors.As(err, &refused):
+		return &Error{Status: http.StatusConflict, Code: "conflict", Message: refused.Msg}
+	case err != nil:
+		return err
+	}
+	if err := s.Rollbacks.Start(r.Context(), id.TenantID, jobID); err != nil {
+		return fmt.Errorf("start rollback of %s: %w", jobID, err)
+	}
+	writeJSON(w, http.StatusAccepted, view)
+	return nil
+}
 
 func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))

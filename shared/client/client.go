@@ -171,6 +171,13 @@ func (c *Client) GetImport(ctx context.Context, id string) (Job, error) {
 	return j, err
 }
 
+// Rollback starts (or resumes) the rollback of a job.
+func (c *Client) Rollback(ctx context.Context, id string) (Job, error) {
+	var j Job
+	err := c.do(ctx, http.MethodPost, "/v1/imports/"+id+"/rollback", nil, &j)
+	return j, err
+}
+
 // Terminal reports whether a job's status is final.
 func Terminal(status string) bool {
 	switch status {

@@ -20,7 +20,10 @@ const (
 	StatusProcessing = "processing"
 	StatusCompleted  = "completed"
 	StatusFailed     = "failed"
-	StatusRolledBack = "rolled_back"
+	// StatusRollingBack: a rollback is under way (batches are reversing
+	// the job's events).
+	StatusRollingBack = "rolling_back"
+	StatusRolledBack  = "rolled_back"
 )
 
 // ErrNotFound means no job with that id is visible to the tenant.
@@ -116,11 +119,15 @@ type ImportJob struct {
 
 // Details is the import_job_details row of a job.
 type Details struct {
-	SourceKey      string
-	ManifestKey    *string
-	ErrorReportKey *string
-	ChunkCount     *int
-	FailureReason  *string
+	SourceKey         string
+	ManifestKey       *string
+	ErrorReportKey    *string
+	ChunkCount        *int
+	FailureReason     *string
+	RollbackEvents    *int
+	RollbackDone      int
+	RollbackConflicts int
+	RollbackStartedAt *time.Time
 }
 
 // NewImport describes a job to create.
@@ -218,9 +225,11 @@ func scanImport(row pgx.Row) (ImportJob, error) {
 // GetDetails reads a job's details row.
 func GetDetails(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Details, error) {
 	var d Details
-	err := tx.QueryRow(ctx, `SELECT coalesce(source_key, ''), manifest_key, error_report_key, chunk_count, failure_reason
+	err := tx.QueryRow(ctx, `SELECT coalesce(source_key, ''), manifest_key, error_report_key, chunk_count, failure_reason,
+			rollback_events, rollback_done, rollback_conflicts, rollback_started_at
 		FROM import_job_details WHERE import_job_id = $1`, id).
-		Scan(&d.SourceKey, &d.ManifestKey, &d.ErrorReportKey, &d.ChunkCount, &d.FailureReason)
+		Scan(&d.SourceKey, &d.ManifestKey, &d.ErrorReportKey, &d.ChunkCount, &d.FailureReason,
+			&d.RollbackEvents, &d.RollbackDone, &d.RollbackConflicts, &d.RollbackStartedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrNotFound
 	}

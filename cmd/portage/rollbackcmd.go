@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/portagehq/portage/shared/client"
+	"github.com/portagehq/portage/shared/jobs"
+)
+
+func rollbackCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the final job as JSON")
+	noWait := fs.Bool("no-wait", false, "return once the rollback has started")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: portage rollback JOB [--json] [--no-wait]\n\nUndoes an import: contacts it created are deleted, contacts it updated get\n"+
+			"their previous values back. Contacts changed since the import are left as they\nare and reported as conflicts. Running it again resumes an interrupted rollback.")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitError{2, errors.New("rollback needs exactly one JOB")}
+	}
+	c, err := apiClient()
+	if err != nil {
+		return err
+	}
+	j, err := c.Rollback(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if !*noWait {
+		var pb *progressbar.ProgressBar
+		for j.Status == jobs.StatusRollingBack {
+			if r := j.Rollback; r != nil && !*asJSON {
+				if pb == nil {
+					pb = progressbar.NewOptions(r.Events, progressbar.OptionSetWriter(stderr),
+						progressbar.OptionSetDescription("rolling back"), progressbar.OptionShowCount(),
+						progressbar.OptionThrottle(100*time.Millisecond))
+				}
+				pb.Set(r.Done)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(300 * time.Millisecond):
+			}
+			if j, err = c.GetImport(ctx, pos[0]); err != nil {
+				return err
+			}
+		}
+		if pb != nil {
+			pb.Set(pb.GetMax())
+			pb.Finish()
+			fmt.Fprintln(stderr)
+		}
+	}
+	return printJob(stdout, j, *asJSON)
+}
+
+func printRollback(w io.Writer, j client.Job) {
+	r := j.Rollback
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(w, "  rollback: %d of %d events reversed, %d conflicts\n", r.Done, r.Events, r.Conflicts)
+	for i, c := range r.ConflictList {
+		if i == 20 {
+			fmt.Fprintf(w, "  … %d more (portage status %s --json)\n", r.Conflicts-20, j.ID)
+			break
+		}
+		fmt.Fprintf(w, "  conflict: %s (%s) changed since the import: %v\n", c.Email, c.ContactID, c.Changed)
+	}
+}

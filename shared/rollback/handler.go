@@ -1,0 +1,83 @@
+package rollback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/uuid"
+
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/postgres"
+)
+
+// Input names the job: the rollback state machine's input and the batch
+// Lambda's payload.
+type Input struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	JobID    uuid.UUID `json:"job_id"`
+}
+
+// BatchHandler is the rollback Lambda: one batch per invocation; the state
+// machine loops until Finished.
+type BatchHandler struct {
+	DB   postgres.Beginner
+	Size int
+}
+
+// Handle reverses one batch.
+func (h BatchHandler) Handle(ctx context.Context, in Input) (Progress, error) {
+	p, err := Batch(ctx, h.DB, in.TenantID, in.JobID, h.Size)
+	if err != nil && (postgres.IsConnectionError(err) || postgres.IsRetryable(err)) {
+		return p, &importer.TransientError{Err: err}
+	}
+	return p, err
+}
+
+// SFN is the part of the Step Functions client that starting a rollback
+// needs.
+type SFN interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	RedriveExecution(ctx context.Context, in *sfn.RedriveExecutionInput, optFns ...func(*sfn.Options)) (*sfn.RedriveExecutionOutput, error)
+}
+
+// Starter runs a job's rollback on the rollback state machine. The
+// execution is named after the job: starting it again while it runs is a
+// no-op, and starting it after it failed redrives it, so a repeated request
+// resumes a rollback wherever it stopped.
+type Starter struct {
+	SFN             SFN
+	StateMachineARN string
+}
+
+// Start starts or resumes the rollback of a job already moved to
+// rolling_back.
+func (s Starter) Start(ctx context.Context, tenantID, jobID uuid.UUID) error {
+	input, _ := json.Marshal(Input{TenantID: tenantID, JobID: jobID})
+	name := "rollback-" + jobID.String()
+	_, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(s.StateMachineARN),
+		Name: aws.String(name), Input: aws.String(string(input))})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if !errors.As(err, &exists) {
+		return err
+	}
+	arn := strings.Replace(s.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	d, err := s.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("describe rollback execution: %w", err)
+	}
+	switch d.Status {
+	case sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusPendingRedrive:
+		return nil
+	case sfntypes.ExecutionStatusSucceeded:
+		return fmt.Errorf("rollback execution %s succeeded but the job is still rolling back", arn)
+	}
+	_, err = s.SFN.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(arn)})
+	return err
+}
