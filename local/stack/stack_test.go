@@ -39,7 +39,7 @@ func newEnv(t *testing.T, chunkRows int) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", DatabaseURL: pgtest.URL(t), Root: "../..",
-		ChunkRows: chunkRows, MaxConcurrency: 3, RetryWaitScale: 0.01})
+		ChunkRows: chunkRows, MaxConcurrency: 3, RetryWaitScale: 0.01, RollbackBatch: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,5 +342,72 @@ func TestAuthAndTenants(t *testing.T) {
 	_, err = e.api.CreateImport(ctx, client.ImportRequest{FileName: "x.csv", FileSize: 2 << 30})
 	if !errors.As(err, &ae) || ae.Status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("a 2 GiB file: %v", err)
+	}
+}
+
+// Import then roll back through the API: the rollback runs on its state
+// machine in batches; a batch Lambda that dies after committing is retried;
+// a contact edited after the import is reported, not touched.
+func TestRollbackThroughTheStack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	j := e.importFile(t, writeFile(t, "a.csv", csvFile), client.ImportRequest{})
+	if j.Status != jobs.StatusCompleted {
+		t.Fatalf("import: %s", counts(j))
+	}
+	err := postgres.InTenantTx(ctx, e.st.DB, e.tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE contacts SET first_name = 'Edited' WHERE email = 'bob@example.com'`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crashes sync.Map
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name != "rollback" {
+			return next
+		}
+		return func(ctx context.Context, p []byte) ([]byte, error) {
+			out, err := next(ctx, p)
+			if _, done := crashes.LoadOrStore("once", true); !done && err == nil {
+				panic("the process died after the batch committed")
+			}
+			return out, err
+		}
+	}
+	started, err := e.api.Rollback(ctx, j.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if started.Status != jobs.StatusRollingBack || started.Rollback == nil || started.Rollback.Events != 5 {
+		t.Fatalf("202 answer: %s %+v", started.Status, started.Rollback)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	done, err := e.api.Wait(wctx, j.ID.String(), 50*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := done.Rollback
+	if done.Status != jobs.StatusRolledBack || done.RolledBackAt == nil || r.Done != 5 || r.Conflicts != 1 ||
+		len(r.ConflictList) != 1 || r.ConflictList[0].Email != "bob@example.com" {
+		t.Fatalf("after rollback: %s %+v", done.Status, r)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 1 {
+		t.Fatalf("%d live contacts, want only the edited one", n)
+	}
+	// A second rollback, or one of a job that is not finished, is refused.
+	_, err = e.api.Rollback(ctx, j.ID.String())
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "already rolled back") {
+		t.Fatalf("second rollback: %v", err)
+	}
+	pending, err := e.api.CreateImport(ctx, client.ImportRequest{FileName: "p.csv", FileSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = e.api.Rollback(ctx, pending.ID.String()); !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "still pending") {
+		t.Fatalf("rollback of a pending job: %v", err)
 	}
 }
