@@ -9,7 +9,7 @@ WITHPG = $(GO) run ./local/withpg
 TESTFLAGS ?= -race -count=1 -timeout 30m
 TOOLS = .build/tools
 ASL_VALIDATOR = $(TOOLS)/node_modules/.bin/asl-validator
-FUNCTIONS = api import-trigger import-prepare import-chunk import-finalize import-fail rollback
+FUNCTIONS = api import-trigger import-prepare import-chunk import-finalize import-fail rollback export export-sweeper
 
 .PHONY: test lint vet fmt-check cfn-lint asl-lint pg demo dev build migrate clean
 
@@ -64,7 +64,7 @@ build:
 			-o .build/$$f/bootstrap ./functions/$$f || exit 1; echo "built .build/$$f/bootstrap"; done
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR.
-build-ApiFunction build-ImportTriggerFunction build-ImportPrepareFunction build-ImportChunkFunction build-ImportFinalizeFunction build-ImportFailFunction build-RollbackFunction:
+build-ApiFunction build-ImportTriggerFunction build-ImportPrepareFunction build-ImportChunkFunction build-ImportFinalizeFunction build-ImportFailFunction build-RollbackFunction build-ExportFunction build-ExportSweeperFunction:
 	$(eval FN := $(shell echo $(@:build-%Function=%) | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr A-Z a-z))
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
 		-o $(ARTIFACTS_DIR)/bootstrap ./functions/$(FN)

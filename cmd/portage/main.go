@@ -31,6 +31,9 @@ Usage:
   portage rollback JOB [--json] [--no-wait]
                                    undo an import; contacts changed since are reported
                                    as conflicts; run again to resume
+  portage export --format csv|xlsx|json [--type full|filtered|segment] [--fields a,b]
+                 [--filter JSON] [--segment ID] [-o FILE] [--raw] [--json]
+                                   export the live contacts and download the file
   portage preview FILE [--json] [--rows N] [--sheet NAME]
                                    detected type, encoding, delimiter, header, first rows,
                                    suggested mapping (same reader code as the pipeline)
@@ -86,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "rollback":
 		return rollbackCmd(ctx, args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

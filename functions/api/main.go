@@ -6,11 +6,13 @@ import (
 	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/portagehq/portage/shared/api"
+	"github.com/portagehq/portage/shared/exporter"
 	"github.com/portagehq/portage/shared/platform"
 	"github.com/portagehq/portage/shared/rollback"
 )
@@ -27,8 +29,10 @@ func main() {
 		log.Fatalf("database: %v", err)
 	}
 	srv := &api.Server{DB: pool, UploadsBucket: env.UploadsBucket,
-		Presign:   s3.NewPresignClient(s3.NewFromConfig(cfg)),
-		Rollbacks: rollback.Starter{SFN: sfn.NewFromConfig(cfg), StateMachineARN: env.RollbackStateMachineARN},
-		Log:       platform.Logger()}
+		Presign:       s3.NewPresignClient(s3.NewFromConfig(cfg)),
+		Rollbacks:     rollback.Starter{SFN: sfn.NewFromConfig(cfg), StateMachineARN: env.RollbackStateMachineARN},
+		Exports:       exporter.Starter{Lambda: awslambda.NewFromConfig(cfg), Function: env.ExportFunction},
+		ExportsBucket: env.ExportsBucket,
+		Log:           platform.Logger()}
 	lambda.Start(httpadapter.NewV2(srv.Handler()).ProxyWithContext)
 }

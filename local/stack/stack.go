@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsv4 "github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -39,6 +40,7 @@ import (
 	"github.com/portagehq/portage/local/template"
 	"github.com/portagehq/portage/shared/api"
 	"github.com/portagehq/portage/shared/devtoken"
+	"github.com/portagehq/portage/shared/exporter"
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
@@ -67,6 +69,10 @@ type Config struct {
 	MaxConcurrency int
 	// RollbackBatch is the number of events a rollback batch reverses.
 	RollbackBatch int
+	// SweepEvery is the export sweeper's schedule (default 1 minute).
+	SweepEvery time.Duration
+	// ExportProgressEvery is how many rows pass between export progress updates.
+	ExportProgressEvery int
 	// RetryWaitScale shortens the state machine's Retry waits (default 1).
 	RetryWaitScale float64
 	Log            *slog.Logger
@@ -76,6 +82,7 @@ type Config struct {
 type Stack struct {
 	APIURL      string
 	SFNURL      string
+	LambdaURL   string
 	S3          *s3local.Server
 	Functions   *lambdas.Registry
 	Runner      *sfn.Runner
@@ -141,10 +148,19 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	if _, err := postgres.Migrate(ctx, st.AdminURL); err != nil {
 		return err
 	}
-	lambdaURL, err := lambdaRole(ctx, st.AdminURL)
+	lambdaURL, err := loginRole(ctx, st.AdminURL, "portage_lambda", "portage_app")
 	if err != nil {
 		return err
 	}
+	sweeperURL, err := loginRole(ctx, st.AdminURL, "portage_sweeper_login", "portage_sweeper")
+	if err != nil {
+		return err
+	}
+	sweeperDB, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: sweeperURL, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	st.closers = append(st.closers, sweeperDB.Close)
 	if st.DB, err = postgres.NewPool(ctx, postgres.PoolConfig{URL: lambdaURL, MaxConns: int32(cfg.MaxConcurrency + 6)}); err != nil {
 		return err
 	}
@@ -169,6 +185,14 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	}
 	st.SFNURL = "http://" + sfnLn.Addr().String()
 	st.serve(sfnLn, st.Runner.Handler())
+	lambdaLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	st.LambdaURL = "http://" + lambdaLn.Addr().String()
+	st.serve(lambdaLn, st.Functions.Handler(st.log))
+	lambdaClient := awslambda.New(awslambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(st.LambdaURL),
+		Credentials: awsv4.NewStaticCredentialsProvider("local", "local", "")})
 
 	s3Client := st.S3.Client()
 	store := objstore.S3{Client: s3Client, Bucket: UploadsBucket}
@@ -192,7 +216,9 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	apiSrv := &api.Server{DB: st.DB, UploadsBucket: UploadsBucket, Presign: s3.NewPresignClient(s3Client), Log: st.log,
-		Rollbacks: rollback.Starter{SFN: sfnClient, StateMachineARN: st.RollbackARN}}
+		Rollbacks: rollback.Starter{SFN: sfnClient, StateMachineARN: st.RollbackARN},
+		Exports:   exporter.Starter{Lambda: lambdaClient, Function: "export"}, ExportsBucket: ExportsBucket}
+	exportStore := objstore.S3{Client: s3Client, Bucket: ExportsBucket}
 	handlers := map[string]any{
 		"api": httpadapter.NewV2(apiSrv.Handler()).ProxyWithContext,
 		"import-trigger": importer.TriggerHandler{DB: st.DB, SFN: sfnClient, StateMachineARN: st.MachineARN,
@@ -202,6 +228,9 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		"import-finalize": importer.FinalizeHandler{Deps: deps}.Handle,
 		"import-fail":     importer.FailHandler{Deps: deps, Log: st.log}.Handle,
 		"rollback":        rollback.BatchHandler{DB: st.DB, Size: cfg.RollbackBatch}.Handle,
+		"export": exporter.Deps{DB: st.DB, Store: exportStore, Bucket: ExportsBucket, Log: st.log,
+			ProgressEvery: cfg.ExportProgressEvery}.Handle,
+		"export-sweeper": exporter.Sweeper{DB: sweeperDB, Store: exportStore, Log: st.log}.Handle,
 	}
 	for name, h := range handlers {
 		f, ok := fns[name]
@@ -210,6 +239,28 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		}
 		st.Functions.Register(name, f.Timeout, h)
 	}
+
+	// The EventBridge schedule of the sweeper.
+	every := cfg.SweepEvery
+	if every == 0 {
+		every = time.Minute
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	st.closers = append(st.closers, stopSweep)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-sweepCtx.Done():
+				return
+			case <-t.C:
+				if _, err := st.Functions.Invoke(sweepCtx, "export-sweeper", []byte("{}")); err != nil && sweepCtx.Err() == nil {
+					st.log.Error("export-sweeper failed", "error", err)
+				}
+			}
+		}
+	}()
 
 	// The HTTP API.
 	addr := cfg.Addr
@@ -232,34 +283,37 @@ func (st *Stack) serve(ln net.Listener, h http.Handler) {
 	go srv.Serve(ln)
 }
 
-// lambdaRole makes sure the login role the Lambdas use exists (granted
-// portage_app, no ownership, no BYPASSRLS) and returns its connection URL.
-func lambdaRole(ctx context.Context, adminURL string) (string, error) {
+// loginRole makes sure a login role exists that is granted group (no
+// ownership, no BYPASSRLS), and returns adminURL with its credentials: the
+// Lambdas connect as portage_lambda (granted portage_app), the sweeper as
+// portage_sweeper_login (granted portage_sweeper), so row-level security
+// applies to them as in AWS.
+func loginRole(ctx context.Context, adminURL, name, group string) (string, error) {
 	pool, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: adminURL, MaxConns: 1})
 	if err != nil {
 		return "", err
 	}
 	defer pool.Close()
-	_, err = pool.Exec(ctx, `DO $$ BEGIN
-		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'portage_lambda') THEN
-			CREATE ROLE portage_lambda LOGIN PASSWORD 'portage_lambda' NOBYPASSRLS;
+	_, err = pool.Exec(ctx, fmt.Sprintf(`DO $$ BEGIN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%[1]s') THEN
+			CREATE ROLE %[1]s LOGIN PASSWORD '%[1]s' NOBYPASSRLS;
 		END IF;
-	END $$`)
+	END $$`, name))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		err = nil // another stack on the same server created it just now
 	}
 	if err != nil {
-		return "", fmt.Errorf("create portage_lambda: %w", err)
+		return "", fmt.Errorf("create %s: %w", name, err)
 	}
-	if _, err := pool.Exec(ctx, `GRANT portage_app TO portage_lambda`); err != nil {
-		return "", fmt.Errorf("grant portage_app: %w", err)
+	if _, err := pool.Exec(ctx, fmt.Sprintf(`GRANT %s TO %s`, group, name)); err != nil {
+		return "", fmt.Errorf("grant %s to %s: %w", group, name, err)
 	}
 	u, err := url.Parse(adminURL)
 	if err != nil {
 		return "", err
 	}
-	u.User = url.UserPassword("portage_lambda", "portage_lambda")
+	u.User = url.UserPassword(name, name)
 	return u.String(), nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +43,9 @@ type Server struct {
 	Presign       Presigner
 	// Rollbacks runs rollbacks (the rollback state machine).
 	Rollbacks RollbackStarter
+	// Exports starts export workers; ExportsBucket holds their files.
+	Exports       ExportStarter
+	ExportsBucket string
 	// MaxFileBytes refuses larger uploads up front (default readers.DefaultLimits).
 	MaxFileBytes int64
 	Log          *slog.Logger
@@ -59,6 +61,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/imports/{id}", s.wrap(s.getImport))
 	mux.HandleFunc("GET /v1/imports/{id}/errors", s.wrap(s.importErrors))
 	mux.HandleFunc("POST /v1/imports/{id}/rollback", s.wrap(s.rollbackImport))
+	mux.HandleFunc("POST /v1/exports", s.wrap(s.createExport))
+	mux.HandleFunc("GET /v1/exports", s.wrap(s.listExports))
+	mux.HandleFunc("GET /v1/exports/{id}", s.wrap(s.getExport))
+	mux.HandleFunc("POST /v1/segments", s.wrap(s.createSegment))
+	mux.HandleFunc("GET /v1/segments", s.wrap(s.listSegments))
 	mux.HandleFunc("/", s.wrap(func(w http.ResponseWriter, r *http.Request, _ Identity) error {
 		return notFound(fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
 	}))
@@ -308,26 +315,12 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request, id Identity
 	default:
 		return badRequest(fmt.Sprintf("unknown status %q", status))
 	}
-	limit := 20
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return badRequest("limit must be 1 to 100")
-		}
-		limit = n
-	}
-	var before uuid.UUID
-	if c := q.Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err == nil {
-			before, err = uuid.FromBytes(b)
-		}
-		if err != nil {
-			return badRequest("invalid cursor")
-		}
+	limit, before, err := paging(r)
+	if err != nil {
+		return err
 	}
 	var list []jobs.ImportJob
-	err := postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
 		var err error
 		list, err = jobs.ListImports(r.Context(), tx, status, limit+1, before)
 		return err

@@ -23,6 +23,8 @@ type Store interface {
 	Put(ctx context.Context, key string, r io.Reader) error
 	// Get opens the object under key, or returns ErrNotFound.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Delete removes the object under key; a missing object is not an error.
+	Delete(ctx context.Context, key string) error
 }
 
 // Dir is a Store on a local directory.
@@ -67,6 +69,18 @@ func (d Dir) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, ErrNotFound
 	}
 	return f, err
+}
+
+// Delete removes the file under key.
+func (d Dir) Delete(ctx context.Context, key string) error {
+	path, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (d Dir) path(key string) (string, error) {

@@ -45,3 +45,11 @@ func (s S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	}
 	return out.Body, nil
 }
+
+// Delete removes the object under key (S3 answers success for a missing key).
+func (s S3) Delete(ctx context.Context, key string) error {
+	if _, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)}); err != nil {
+		return fmt.Errorf("delete s3://%s/%s: %w", s.Bucket, key, err)
+	}
+	return nil
+}

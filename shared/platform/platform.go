@@ -36,6 +36,9 @@ type Env struct {
 	StateMachineARN string
 	ChunkRows       int
 	MaxConcurrency  int
+	// ExportsBucket and ExportFunction configure exports.
+	ExportsBucket  string
+	ExportFunction string
 	// RollbackStateMachineARN and RollbackBatch configure rollbacks.
 	RollbackStateMachineARN string
 	RollbackBatch           int
@@ -48,6 +51,7 @@ func FromEnv() Env {
 		DBName: os.Getenv("DB_NAME"), DBUser: os.Getenv("DB_USER"), DBIAMAuth: os.Getenv("DB_IAM_AUTH") == "true",
 		UploadsBucket: os.Getenv("UPLOADS_BUCKET"), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		ChunkRows: atoi(os.Getenv("CHUNK_ROWS"), 0), MaxConcurrency: atoi(os.Getenv("MAX_CHUNK_CONCURRENCY"), 0),
+		ExportsBucket: os.Getenv("EXPORTS_BUCKET"), ExportFunction: os.Getenv("EXPORT_FUNCTION"),
 		RollbackStateMachineARN: os.Getenv("ROLLBACK_STATE_MACHINE_ARN"), RollbackBatch: atoi(os.Getenv("ROLLBACK_BATCH"), 0),
 	}
 }

@@ -1,0 +1,277 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/portagehq/portage/shared/exporter"
+	"github.com/portagehq/portage/shared/filters"
+	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/postgres"
+)
+
+// ExportStarter starts an export worker (exporter.Starter).
+type ExportStarter interface {
+	Start(ctx context.Context, tenantID, exportID uuid.UUID) error
+}
+
+type createExportRequest struct {
+	ExportType     string          `json:"export_type"`
+	Filters        json.RawMessage `json:"filters"`
+	SegmentID      *uuid.UUID      `json:"segment_id"`
+	SelectedFields []string        `json:"selected_fields"`
+	FileFormat     string          `json:"file_format"`
+	// FormulaSafe false writes csv values unchanged (for migrations between
+	// systems); by default values a spreadsheet would run are neutralized.
+	FormulaSafe *bool `json:"formula_safe"`
+}
+
+// ExportView is an export as the API shows it.
+type ExportView struct {
+	jobs.ExportJob
+	Percent       float64    `json:"percent"`
+	SegmentID     *uuid.UUID `json:"segment_id,omitempty"`
+	FormulaSafe   bool       `json:"formula_safe"`
+	FailureReason *string    `json:"failure_reason,omitempty"`
+	// DownloadURL is minted at each read while the file is available.
+	DownloadURL    string     `json:"download_url,omitempty"`
+	DownloadExpiry *time.Time `json:"download_url_expires_at,omitempty"`
+}
+
+func exportView(j jobs.ExportJob, d jobs.ExportDetails) ExportView {
+	v := ExportView{ExportJob: j, SegmentID: d.SegmentID, FormulaSafe: d.FormulaSafe, FailureReason: d.FailureReason}
+	if j.TotalContacts != nil && *j.TotalContacts > 0 {
+		v.Percent = float64(int(float64(j.ProcessedContacts)*1000/float64(*j.TotalContacts))) / 10
+	}
+	if j.Status == jobs.StatusCompleted {
+		v.Percent = 100
+	}
+	return v
+}
+
+func (s *Server) createExport(w http.ResponseWriter, r *http.Request, id Identity) error {
+	var req createExportRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	switch req.FileFormat {
+	case "csv", "xlsx", "json":
+	default:
+		return badRequest(fmt.Sprintf("file_format %q: use csv, xlsx or json", req.FileFormat))
+	}
+	switch req.ExportType {
+	case "", "full":
+		req.ExportType = "full"
+		if len(req.Filters) > 0 && string(req.Filters) != "null" && string(req.Filters) != "{}" {
+			return badRequest("a full export takes no filters; use export_type filtered")
+		}
+	case "filtered":
+		if _, err := filters.Parse(req.Filters); err != nil {
+			return badRequest(err.Error())
+		}
+	case "segment":
+		if req.SegmentID == nil {
+			return badRequest("a segment export needs segment_id")
+		}
+	default:
+		return badRequest(fmt.Sprintf("export_type %q: use full, filtered or segment", req.ExportType))
+	}
+	if req.ExportType != "segment" && req.SegmentID != nil {
+		return badRequest("segment_id is only for export_type segment")
+	}
+	if err := exporter.CheckFields(req.SelectedFields); err != nil {
+		return badRequest(err.Error())
+	}
+	if s.Exports == nil {
+		return errors.New("exports are not configured")
+	}
+	exportID, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	safe := req.FormulaSafe == nil || *req.FormulaSafe
+	var view ExportView
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		if req.SegmentID != nil {
+			if _, err := filters.GetSegment(r.Context(), tx, *req.SegmentID); err != nil {
+				if errors.Is(err, filters.ErrSegmentNotFound) {
+					return badRequest(fmt.Sprintf("segment %s does not exist", *req.SegmentID))
+				}
+				return err
+			}
+		}
+		filt := req.Filters
+		if req.ExportType != "filtered" {
+			filt = nil
+		}
+		if err := jobs.CreateExport(r.Context(), tx, jobs.NewExport{ID: exportID, TenantID: id.TenantID, CreatedBy: id.UserID,
+			ExportType: req.ExportType, Filters: filt, SegmentID: req.SegmentID, SelectedFields: req.SelectedFields,
+			FileFormat: req.FileFormat, FormulaSafe: safe}); err != nil {
+			return err
+		}
+		j, err := jobs.GetExport(r.Context(), tx, exportID)
+		if err != nil {
+			return err
+		}
+		d, err := jobs.GetExportDetails(r.Context(), tx, exportID)
+		view = exportView(j, d)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.Exports.Start(r.Context(), id.TenantID, exportID); err != nil {
+		return fmt.Errorf("start export %s: %w", exportID, err)
+	}
+	writeJSON(w, http.StatusCreated, view)
+	return nil
+}
+
+func (s *Server) getExport(w http.ResponseWriter, r *http.Request, id Identity) error {
+	exportID, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return notFound("no such export")
+	}
+	var view ExportView
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		j, err := jobs.GetExport(r.Context(), tx, exportID)
+		if err != nil {
+			return err
+		}
+		d, err := jobs.GetExportDetails(r.Context(), tx, exportID)
+		view = exportView(j, d)
+		if err == nil && d.ObjectKey != nil {
+			view.FileURL = nil // the bucket's address is ours; the caller gets a download URL
+		}
+		return err
+	})
+	if errors.Is(err, jobs.ErrNotFound) {
+		return notFound("no such export")
+	}
+	if err != nil {
+		return err
+	}
+	// Expiry is the application's to enforce: the lifecycle rule is lazy.
+	if view.ExpiresAt != nil && !s.now().Before(*view.ExpiresAt) {
+		return &Error{Status: http.StatusGone, Code: "gone", Message: fmt.Sprintf("this export expired at %s; create a new one", view.ExpiresAt.UTC().Format(time.RFC3339))}
+	}
+	if view.Status == jobs.StatusCompleted {
+		key := exporter.ObjectKey(view.TenantID, view.ID, view.FileFormat)
+		disposition := fmt.Sprintf(`attachment; filename="contacts-%s.%s"`, view.ID, view.FileFormat)
+		req, err := s.Presign.PresignGetObject(r.Context(), &s3.GetObjectInput{Bucket: &s.ExportsBucket, Key: &key,
+			ResponseContentDisposition: &disposition}, s3.WithPresignExpires(downloadURLLife))
+		if err != nil {
+			return fmt.Errorf("presign export: %w", err)
+		}
+		exp := s.now().Add(downloadURLLife).UTC()
+		view.DownloadURL, view.DownloadExpiry = req.URL, &exp
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+func (s *Server) listExports(w http.ResponseWriter, r *http.Request, id Identity) error {
+	limit, before, err := paging(r)
+	if err != nil {
+		return err
+	}
+	var list []jobs.ExportJob
+	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		var err error
+		list, err = jobs.ListExports(r.Context(), tx, limit+1, before)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Exports    []ExportView `json:"exports"`
+		NextCursor string       `json:"next_cursor,omitempty"`
+	}{Exports: []ExportView{}}
+	if len(list) > limit {
+		list = list[:limit]
+		out.NextCursor = base64.RawURLEncoding.EncodeToString(list[limit-1].ID[:])
+	}
+	for _, j := range list {
+		v := exportView(j, jobs.ExportDetails{})
+		v.FileURL = nil
+		out.Exports = append(out.Exports, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// paging reads ?limit= (1–100, default 20) and ?cursor=.
+func paging(r *http.Request) (int, uuid.UUID, error) {
+	q := r.URL.Query()
+	limit := 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return 0, uuid.Nil, badRequest("limit must be 1 to 100")
+		}
+		limit = n
+	}
+	var before uuid.UUID
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err == nil {
+			before, err = uuid.FromBytes(b)
+		}
+		if err != nil {
+			return 0, uuid.Nil, badRequest("invalid cursor")
+		}
+	}
+	return limit, before, nil
+}
+
+type createSegmentRequest struct {
+	Name    string          `json:"name"`
+	Filters json.RawMessage `json:"filters"`
+}
+
+func (s *Server) createSegment(w http.ResponseWriter, r *http.Request, id Identity) error {
+	var req createSegmentRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var seg filters.Segment
+	err := postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		var err error
+		seg, err = filters.CreateSegment(r.Context(), tx, id.TenantID, id.UserID, req.Name, req.Filters)
+		return err
+	})
+	var fe *filters.Error
+	if errors.As(err, &fe) {
+		return badRequest(fe.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, seg)
+	return nil
+}
+
+func (s *Server) listSegments(w http.ResponseWriter, r *http.Request, id Identity) error {
+	var list []filters.Segment
+	err := postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		var err error
+		list, err = filters.ListSegments(r.Context(), tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"segments": list})
+	return nil
+}

@@ -1,0 +1,281 @@
+// Package exporter writes a tenant's live contacts to a file in the object
+// store: csv, xlsx or json, rows streamed from PostgreSQL into a multipart
+// upload so that memory stays flat whatever the count. It owns the export
+// worker's steps (count, stream, record, expire); the filter language is
+// package filters.
+package exporter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/shared/contacts"
+	"github.com/portagehq/portage/shared/filters"
+	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/postgres"
+)
+
+// Deps are what an export needs.
+type Deps struct {
+	DB     *pgxpool.Pool
+	Store  objstore.Store
+	Bucket string
+	// TempDir holds the xlsx writer's spill files.
+	TempDir string
+	// ProgressEvery is how many rows pass between progress updates (10,000).
+	ProgressEvery int
+	Log           *slog.Logger
+}
+
+// Request is the export worker's payload.
+type Request struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	ExportID uuid.UUID `json:"export_id"`
+}
+
+// Handle is the export Lambda's handler (invoked asynchronously).
+func (d Deps) Handle(ctx context.Context, r Request) error {
+	return Run(ctx, d, r.TenantID, r.ExportID)
+}
+
+// ObjectKey is where an export's file goes.
+func ObjectKey(tenantID, exportID uuid.UUID, format string) string {
+	return fmt.Sprintf("exports/%s/%s.%s", tenantID, exportID, format)
+}
+
+// Run performs an export: it counts and streams the matching live contacts
+// in one consistent snapshot into the object store, then records the file.
+// An export already completed, failed or expired is left alone, so a
+// repeated invocation is harmless. Any failure marks the export failed with
+// a reason.
+func Run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
+	err := run(ctx, d, tenantID, exportID)
+	if err == nil || errors.Is(err, errDone) {
+		return nil
+	}
+	reason := "the export failed on an internal error; please try again"
+	var fe *filters.Error
+	if errors.As(err, &fe) {
+		reason = fe.Msg
+	}
+	d.log().ErrorContext(ctx, "export failed", "export_id", exportID, "tenant_id", tenantID, "error", err)
+	ferr := postgres.InTenantTx(context.WithoutCancel(ctx), d.DB, tenantID, func(tx pgx.Tx) error {
+		return jobs.FailExport(ctx, tx, exportID, reason)
+	})
+	return errors.Join(err, ferr)
+}
+
+var errDone = errors.New("export already ended")
+
+func (d Deps) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.Default()
+	}
+	return d.Log
+}
+
+func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
+	var job jobs.ExportJob
+	var det jobs.ExportDetails
+	var f filters.Filter
+	err := postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
+		var err error
+		if job, err = jobs.GetExport(ctx, tx, exportID); err != nil {
+			return err
+		}
+		if job.Status != jobs.StatusPending && job.Status != jobs.StatusProcessing {
+			return errDone
+		}
+		if det, err = jobs.GetExportDetails(ctx, tx, exportID); err != nil {
+			return err
+		}
+		raw := job.Filters
+		if job.ExportType == "segment" {
+			if det.SegmentID == nil {
+				return &filters.Error{Msg: "a segment export needs a segment"}
+			}
+			seg, err := filters.GetSegment(ctx, tx, *det.SegmentID)
+			if err != nil {
+				return &filters.Error{Msg: "the export's segment no longer exists"}
+			}
+			raw = seg.Filters
+		}
+		if job.ExportType == "full" {
+			raw = nil
+		}
+		f, err = filters.Parse(raw)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fields := job.SelectedFields
+	if len(fields) == 0 {
+		fields = DefaultFields
+	}
+	key := ObjectKey(tenantID, exportID, job.FileFormat)
+	where, args := f.SQL(0)
+
+	// One repeatable-read snapshot for the count and the rows: the total is
+	// exactly what the file holds.
+	tx, err := d.DB.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := postgres.SetTenant(ctx, tx, tenantID); err != nil {
+		return err
+	}
+	var total int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM contacts c WHERE `+where, args...).Scan(&total); err != nil {
+		return fmt.Errorf("count contacts: %w", err)
+	}
+	if err := postgres.InTenantTx(ctx, d.DB, tenantID, func(ptx pgx.Tx) error {
+		return jobs.StartExport(ctx, ptx, exportID, total)
+	}); err != nil {
+		return err
+	}
+
+	pr, pw := io.Pipe()
+	counter := &countingWriter{w: pw}
+	put := make(chan error, 1)
+	go func() {
+		err := d.Store.Put(ctx, key, pr)
+		pr.CloseWithError(err)
+		put <- err
+	}()
+	written, werr := d.write(ctx, tx, job, fields, where, args, counter, det.FormulaSafe, tenantID)
+	pw.CloseWithError(werr)
+	if perr := <-put; werr == nil && perr != nil {
+		werr = fmt.Errorf("upload %s: %w", key, perr)
+	}
+	if werr != nil {
+		return werr
+	}
+	if written != total {
+		return fmt.Errorf("wrote %d contacts, counted %d", written, total)
+	}
+	return postgres.InTenantTx(ctx, d.DB, tenantID, func(ptx pgx.Tx) error {
+		return jobs.CompleteExport(ctx, ptx, exportID, fmt.Sprintf("s3://%s/%s", d.Bucket, key), key, counter.n, written)
+	})
+}
+
+// exportColumns is read for every export; the fields pick from it.
+const exportColumns = `c.id::text, c.workspace_id::text, c.email, c.first_name, c.last_name, c.phone, c.company,
+	c.job_title, c.website, c.street, c.city, c.region, c.postal_code, c.country, c.tags, c.custom_fields, c.created_at, c.updated_at`
+
+func (d Deps) write(ctx context.Context, tx pgx.Tx, job jobs.ExportJob, fields []string, where string, args []any,
+	out io.Writer, formulaSafe bool, tenantID uuid.UUID) (int, error) {
+	w, err := newWriter(job.FileFormat, out, formulaSafe, d.TempDir)
+	if err != nil {
+		return 0, err
+	}
+	if err := w.header(fields); err != nil {
+		return 0, err
+	}
+	rows, err := tx.Query(ctx, `SELECT `+exportColumns+` FROM contacts c WHERE `+where+` ORDER BY c.id`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("read contacts: %w", err)
+	}
+	defer rows.Close()
+	every := d.ProgressEvery
+	if every <= 0 {
+		every = 10_000
+	}
+	n := 0
+	cells := make([]cell, len(fields))
+	var (
+		id, workspace       *string
+		values              [contacts.NumFields]*string
+		tags                []string
+		custom              map[string]json.RawMessage
+		createdAt, updateAt time.Time
+	)
+	dest := []any{&id, &workspace}
+	for i := range values {
+		dest = append(dest, &values[i])
+	}
+	dest = append(dest, &tags, &custom, &createdAt, &updateAt)
+	for rows.Next() {
+		custom = nil
+		if err := rows.Scan(dest...); err != nil {
+			return n, fmt.Errorf("read contact: %w", err)
+		}
+		for i, f := range fields {
+			cells[i] = pick(f, id, workspace, &values, tags, custom, &createdAt, &updateAt)
+		}
+		if err := w.row(cells); err != nil {
+			return n, err
+		}
+		n++
+		if n%every == 0 {
+			if err := postgres.InTenantTx(ctx, d.DB, tenantID, func(ptx pgx.Tx) error {
+				return jobs.ExportProgress(ctx, ptx, job.ID, n)
+			}); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("read contacts: %w", err)
+	}
+	return n, w.close()
+}
+
+func pick(field string, id, workspace *string, values *[contacts.NumFields]*string, tags []string,
+	custom map[string]json.RawMessage, created, updated *time.Time) cell {
+	text := func(p *string) cell {
+		if p == nil {
+			return cell{null: true}
+		}
+		return cell{s: *p}
+	}
+	switch field {
+	case "id":
+		return text(id)
+	case "workspace_id":
+		return text(workspace)
+	case "tags":
+		if tags == nil {
+			tags = []string{}
+		}
+		return cell{list: tags}
+	case "created_at":
+		t := *created
+		return cell{t: &t}
+	case "updated_at":
+		t := *updated
+		return cell{t: &t}
+	}
+	if f, ok := contacts.FieldByName(field); ok {
+		return text(values[f])
+	}
+	if name, ok := strings.CutPrefix(field, "custom."); ok {
+		if v, ok := custom[name]; ok && string(v) != "null" {
+			return cell{raw: v}
+		}
+	}
+	return cell{null: true}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,48 @@
+package exporter
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/portagehq/portage/shared/contacts"
+)
+
+// DefaultFields are exported when selected_fields is empty: every standard
+// field, the tags and the timestamps.
+var DefaultFields = func() []string {
+	var out []string
+	for f := contacts.Field(0); f < contacts.NumFields; f++ {
+		out = append(out, f.Name())
+	}
+	return append(out, "tags", "created_at", "updated_at")
+}()
+
+var extraFields = map[string]bool{"id": true, "workspace_id": true, "tags": true, "created_at": true, "updated_at": true}
+
+var customName = regexp.MustCompile(`^[a-z0-9_][a-z0-9_ -]{0,63}$`)
+
+// FieldError names a field that cannot be exported (HTTP 400).
+type FieldError struct{ Msg string }
+
+func (e *FieldError) Error() string { return e.Msg }
+
+// CheckFields validates selected_fields: standard fields, id, workspace_id,
+// tags, created_at, updated_at and custom.<name>, each once.
+func CheckFields(fields []string) error {
+	seen := map[string]bool{}
+	for _, f := range fields {
+		if seen[f] {
+			return &FieldError{fmt.Sprintf("selected_fields names %q twice", f)}
+		}
+		seen[f] = true
+		if _, ok := contacts.FieldByName(f); ok || extraFields[f] {
+			continue
+		}
+		if name, ok := strings.CutPrefix(f, "custom."); ok && customName.MatchString(name) {
+			continue
+		}
+		return &FieldError{fmt.Sprintf("selected_fields: unknown field %q; use contact fields, id, workspace_id, tags, created_at, updated_at or custom.<name>", f)}
+	}
+	return nil
+}

@@ -1,0 +1,253 @@
+package exporter
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// cell is one exported value: a string, a time, a list of strings (tags),
+// or raw JSON (a custom field).
+type cell struct {
+	s    string
+	t    *time.Time
+	list []string
+	raw  json.RawMessage
+	null bool
+}
+
+func (c cell) text() string {
+	switch {
+	case c.null:
+		return ""
+	case c.t != nil:
+		return c.t.UTC().Format(time.RFC3339Nano)
+	case c.list != nil:
+		return strings.Join(c.list, ", ")
+	case c.raw != nil:
+		var s string
+		if json.Unmarshal(c.raw, &s) == nil {
+			return s
+		}
+		return string(c.raw)
+	}
+	return c.s
+}
+
+// writer writes one file format, row by row, to an io.Writer.
+type writer interface {
+	header(fields []string) error
+	row(cells []cell) error
+	close() error
+}
+
+func newWriter(format string, w io.Writer, formulaSafe bool, tempDir string) (writer, error) {
+	switch format {
+	case "csv":
+		return &csvWriter{w: csv.NewWriter(w), out: w, safe: formulaSafe}, nil
+	case "json":
+		return &jsonWriter{w: bufio.NewWriterSize(w, 64<<10)}, nil
+	case "xlsx":
+		return newXLSXWriter(w, tempDir)
+	}
+	return nil, fmt.Errorf("unknown file format %q", format)
+}
+
+// csvWriter writes RFC 4180 (CRLF) UTF-8 with a BOM, so that Excel reads
+// accents right.
+type csvWriter struct {
+	w    *csv.Writer
+	out  io.Writer
+	safe bool
+}
+
+func (c *csvWriter) header(fields []string) error {
+	c.w.UseCRLF = true
+	if _, err := io.WriteString(c.out, "\uFEFF"); err != nil {
+		return err
+	}
+	return c.w.Write(fields)
+}
+
+func (c *csvWriter) row(cells []cell) error {
+	rec := make([]string, len(cells))
+	for i, v := range cells {
+		rec[i] = v.text()
+		if c.safe {
+			rec[i] = Neutralize(rec[i])
+		}
+	}
+	return c.w.Write(rec)
+}
+
+func (c *csvWriter) close() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// Neutralize makes a value that a spreadsheet would run as a formula
+// (starting with = + - @, a tab or a carriage return) inert by prefixing an
+// apostrophe, which spreadsheets show as text. A plain number with a sign
+// ("+15551234567", "-12.5") runs nothing and is left as it is.
+func Neutralize(v string) string {
+	if v == "" || !strings.ContainsRune("=+-@\t\r", rune(v[0])) || plainNumber(v) {
+		return v
+	}
+	return "'" + v
+}
+
+func plainNumber(v string) bool {
+	if v[0] != '+' && v[0] != '-' {
+		return false
+	}
+	digits, dot := 0, false
+	for _, r := range v[1:] {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '.' && !dot && digits > 0:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0 && v[len(v)-1] != '.'
+}
+
+// jsonWriter writes one array of objects, streamed.
+type jsonWriter struct {
+	w      *bufio.Writer
+	fields []string
+	n      int
+}
+
+func (j *jsonWriter) header(fields []string) error {
+	j.fields = fields
+	_, err := j.w.WriteString("[")
+	return err
+}
+
+func (j *jsonWriter) row(cells []cell) error {
+	if j.n > 0 {
+		j.w.WriteString(",")
+	}
+	j.n++
+	j.w.WriteString("\n{")
+	for i, f := range j.fields {
+		if i > 0 {
+			j.w.WriteString(",")
+		}
+		k, _ := json.Marshal(f)
+		j.w.Write(k)
+		j.w.WriteString(":")
+		var v []byte
+		c := cells[i]
+		switch {
+		case c.null:
+			v = []byte("null")
+		case c.raw != nil:
+			v = c.raw
+		case c.list != nil:
+			v, _ = json.Marshal(c.list)
+		default:
+			v, _ = json.Marshal(c.text())
+		}
+		if _, err := j.w.Write(v); err != nil {
+			return err
+		}
+	}
+	_, err := j.w.WriteString("}")
+	return err
+}
+
+func (j *jsonWriter) close() error {
+	j.w.WriteString("\n]\n")
+	return j.w.Flush()
+}
+
+// xlsxWriter streams rows into excelize's StreamWriter (which spills to a
+// temporary file) and writes the workbook at the end. Strings are always
+// string cells, never formulas; timestamps are date cells.
+type xlsxWriter struct {
+	out     io.Writer
+	f       *excelize.File
+	sw      *excelize.StreamWriter
+	rowNum  int
+	dateSty int
+}
+
+func newXLSXWriter(out io.Writer, tempDir string) (*xlsxWriter, error) {
+	f := excelize.NewFile(excelize.Options{TmpDir: tempDir})
+	sw, err := f.NewStreamWriter("Sheet1")
+	if err != nil {
+		return nil, err
+	}
+	dateFmt := "yyyy-mm-dd hh:mm:ss"
+	sty, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
+	if err != nil {
+		return nil, err
+	}
+	f.SetSheetName("Sheet1", "Contacts")
+	return &xlsxWriter{out: out, f: f, sw: sw, dateSty: sty}, nil
+}
+
+func (x *xlsxWriter) header(fields []string) error {
+	bold, err := x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
+	if err != nil {
+		return err
+	}
+	cells := make([]any, len(fields))
+	for i, f := range fields {
+		cells[i] = excelize.Cell{StyleID: bold, Value: f}
+	}
+	x.rowNum = 1
+	if err := x.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	return x.sw.SetRow("A1", cells)
+}
+
+func (x *xlsxWriter) row(cells []cell) error {
+	x.rowNum++
+	vals := make([]any, len(cells))
+	for i, c := range cells {
+		switch {
+		case c.null:
+			vals[i] = nil
+		case c.t != nil:
+			vals[i] = excelize.Cell{StyleID: x.dateSty, Value: c.t.UTC()}
+		case c.raw != nil:
+			var v any
+			if json.Unmarshal(c.raw, &v) == nil {
+				switch t := v.(type) {
+				case float64, bool:
+					vals[i] = t
+					continue
+				}
+			}
+			vals[i] = c.text()
+		default:
+			vals[i] = c.text()
+		}
+	}
+	cellName, _ := excelize.CoordinatesToCellName(1, x.rowNum)
+	return x.sw.SetRow(cellName, vals)
+}
+
+func (x *xlsxWriter) close() error {
+	if err := x.sw.Flush(); err != nil {
+		return err
+	}
+	_, err := x.f.WriteTo(x.out)
+	if cerr := x.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
