@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -409,5 +410,97 @@ func TestRollbackThroughTheStack(t *testing.T) {
 	}
 	if _, err = e.api.Rollback(ctx, pending.ID.String()); !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "still pending") {
 		t.Fatalf("rollback of a pending job: %v", err)
+	}
+}
+
+// Export through the API: the worker runs asynchronously through the Lambda
+// Invoke API, the file is downloaded with a presigned URL, and the export
+// is gone (410) once it has expired.
+func TestExportThroughTheStack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	ctx := context.Background()
+	e.importFile(t, writeFile(t, "a.csv", csvFile), client.ImportRequest{ImportOptions: &jobs.Options{Tags: []string{"vip"}}})
+
+	ex, err := e.api.CreateExport(ctx, client.ExportRequest{FileFormat: "csv", SelectedFields: []string{"email", "first_name", "tags"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ex, err = e.api.WaitExport(wctx, ex.ID.String(), 50*time.Millisecond, nil)
+	if err != nil || ex.Status != jobs.StatusCompleted || ex.DownloadURL == "" {
+		t.Fatalf("export %+v, %v", ex, err)
+	}
+	var file bytes.Buffer
+	if err := e.api.Download(ctx, ex, &file); err != nil {
+		t.Fatal(err)
+	}
+	// A header and the 5 contacts the import created, in the order asked.
+	got := file.String()
+	if !strings.HasPrefix(got, "\uFEFFemail,first_name,tags\r\n") || strings.Count(got, "\r\n") != 6 {
+		t.Fatalf("file:\n%s", got)
+	}
+	for _, line := range []string{"ada@example.com,Ada,vip", "bob@example.com,Bob,vip", "dee@example.com,Dee,vip",
+		"eve@example.com,Eve,vip", "fay@example.com,Fay,vip"} {
+		if !strings.Contains(got, line+"\r\n") {
+			t.Fatalf("file lacks %q:\n%s", line, got)
+		}
+	}
+
+	// Segments: stored filters, exported by id.
+	seg := struct {
+		ID string `json:"id"`
+	}{}
+	body := strings.NewReader(`{"name":"Engines","filters":{"where":[{"field":"company","op":"eq","value":"Engines"}]}}`)
+	req, _ := http.NewRequest(http.MethodPost, e.st.APIURL+"/v1/segments", body)
+	req.Header.Set("Authorization", "Bearer "+e.api.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create segment: %v %v", err, resp.Status)
+	}
+	json.NewDecoder(resp.Body).Decode(&seg)
+	resp.Body.Close()
+	sx, err := e.api.CreateExport(ctx, client.ExportRequest{FileFormat: "json", SegmentID: seg.ID, ExportType: "segment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sx, _ = e.api.WaitExport(wctx, sx.ID.String(), 50*time.Millisecond, nil)
+	if sx.Status != jobs.StatusCompleted || *sx.TotalContacts != 1 {
+		t.Fatalf("segment export %+v", sx)
+	}
+
+	// Bad requests name what is wrong.
+	_, err = e.api.CreateExport(ctx, client.ExportRequest{FileFormat: "csv", ExportType: "filtered", Filters: json.RawMessage(`{"colour":"red"}`)})
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || !strings.Contains(ae.Message, `"colour"`) {
+		t.Fatalf("unknown filter key: %v", err)
+	}
+	_, err = e.api.CreateExport(ctx, client.ExportRequest{FileFormat: "csv", SelectedFields: []string{"email", "password"}})
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || !strings.Contains(ae.Message, `"password"`) {
+		t.Fatalf("unknown field: %v", err)
+	}
+	// Another tenant cannot see the export.
+	token, _ := e.st.Token(uuid.New(), uuid.Nil)
+	if _, err := (&client.Client{BaseURL: e.st.APIURL, Token: token}).GetExport(ctx, ex.ID.String()); !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+		t.Fatalf("another tenant's export: %v", err)
+	}
+
+	// Past expires_at the export is gone, whatever its status says.
+	err = postgres.InTenantTx(ctx, e.st.DB, e.tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE export_jobs SET expires_at = now() AT TIME ZONE 'UTC' - interval '1 second' WHERE id = $1`, ex.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.GetExport(ctx, ex.ID.String()); !errors.As(err, &ae) || ae.Status != http.StatusGone {
+		t.Fatalf("expired export: %v, want 410", err)
+	}
+	if _, err := e.st.Functions.Invoke(ctx, "export-sweeper", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM export_jobs WHERE status = 'expired'`); n != 1 {
+		t.Fatalf("%d expired exports after the sweep", n)
 	}
 }
