@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -40,7 +41,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: portage demo\n\nStarts the local stack, imports a generated sample file with typical mistakes\n"+
 			"through the API exactly as a browser would (presigned upload, S3 event, state\n"+
-			"machine, chunk Lambdas), then an update of it, and prints what happened.\n"+
+			"machine, chunk Lambdas), then an update of it, exports the result, and prints\n"+
+			"what happened.\n"+
 			"Exits 0 when all worked. Uses DATABASE_URL when set, else a throwaway cluster.")
 		fs.PrintDefaults()
 	}
@@ -86,7 +88,23 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := printContacts(ctx, stdout, st.DB, tenant); err != nil {
 		return err
 	}
-	if first.Status != jobs.StatusCompleted || second.Status != jobs.StatusCompleted || first.CreatedCount != 3 ||
+	ex, err := c.CreateExport(ctx, client.ExportRequest{FileFormat: "csv"})
+	if err != nil {
+		return err
+	}
+	if ex, err = c.WaitExport(ctx, ex.ID.String(), 100*time.Millisecond, nil); err != nil {
+		return err
+	}
+	var file strings.Builder
+	if ex.Status != jobs.StatusCompleted {
+		return fmt.Errorf("demo: export %s", ex.Status)
+	}
+	if err := c.Download(ctx, ex, &file); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Export %s (csv, %d contacts, %d bytes, downloadable until %s):\n%s\n\n", ex.ID, ex.ProcessedContacts,
+		*ex.FileSize, ex.ExpiresAt.UTC().Format(time.RFC3339), indent(strings.TrimPrefix(file.String(), "\uFEFF")))
+	if ex.ProcessedContacts != 4 || first.Status != jobs.StatusCompleted || second.Status != jobs.StatusCompleted || first.CreatedCount != 3 ||
 		first.ErrorCount != 2 || first.SkippedCount != 1 || second.UpdatedCount != 1 || second.CreatedCount != 1 {
 		return fmt.Errorf("demo: unexpected outcome (first %s %d/%d/%d, second %s %d/%d)", first.Status,
 			first.CreatedCount, first.ErrorCount, first.SkippedCount, second.Status, second.UpdatedCount, second.CreatedCount)

@@ -89,7 +89,8 @@ func TestDemo(t *testing.T) {
 	}
 	for _, s := range []string{"completed (contacts.csv)", "created 3, updated 0, skipped 1, errors 2",
 		"created 1, updated 1, skipped 0, errors 0", "4,error,E-mail Address: not a valid email address",
-		"6,skipped,duplicate of row 2", "Babbage & Co", "+442079460958", "00501", "Demo complete"} {
+		"6,skipped,duplicate of row 2", "Babbage & Co", "+442079460958", "00501", "(csv, 4 contacts",
+		"grace@example.com,Grace,Hopper,5551234567,Navy; Research", "Demo complete"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("demo output lacks %q:\n%s", s, out.String())
 		}
