@@ -11,7 +11,11 @@ TOOLS = .build/tools
 ASL_VALIDATOR = $(TOOLS)/node_modules/.bin/asl-validator
 FUNCTIONS = api import-trigger import-prepare import-chunk import-finalize import-fail rollback export export-sweeper
 
-.PHONY: test lint vet fmt-check cfn-lint asl-lint pg demo dev build migrate clean
+.PHONY: test lint vet fmt-check cfn-lint asl-lint pg demo dev build migrate clean bench
+
+# make bench ROWS=1000000: figures beside their baselines, a table and a JSON line.
+ROWS ?= 100000
+RSS_ROWS ?= 100000,1000000
 
 ## test: lint, then every test against a real PostgreSQL and the local stack
 test: lint pg
@@ -40,6 +44,10 @@ asl-lint: $(ASL_VALIDATOR)
 cfn-lint:
 	@if command -v cfn-lint >/dev/null 2>&1; then cfn-lint template.yaml && echo "✓ cfn-lint template.yaml"; \
 	else echo "cfn-lint not installed: template.yaml not linted"; fi
+
+## bench: speed and memory against the machine's own bulk paths (never part of make test)
+bench: pg
+	$(WITHPG) $(GO) run ./bench -rows $(ROWS) -rss-rows $(RSS_ROWS)
 
 ## pg: install PostgreSQL server binaries if they are needed and missing
 pg:

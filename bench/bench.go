@@ -1,0 +1,489 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/local/stack"
+	"github.com/portagehq/portage/shared/client"
+	"github.com/portagehq/portage/shared/exporter"
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/rollback"
+)
+
+type bench struct {
+	rows   int
+	st     *stack.Stack
+	admin  *pgxpool.Pool
+	tenant uuid.UUID
+	api    *client.Client
+	dir    string
+	// the update import's id, rolled back at the end
+	updateJob string
+}
+
+func newBufWriter(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 1<<20) }
+
+func newBench(ctx context.Context, root string, rows int) (*bench, error) {
+	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", Root: root, MaxConcurrency: 2,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{rows: rows, st: st, tenant: uuid.New()}
+	if b.admin, err = postgres.NewPool(ctx, postgres.PoolConfig{URL: st.AdminURL, MaxConns: 4, StatementTimeout: -1}); err != nil {
+		return nil, err
+	}
+	token, err := st.Token(b.tenant, uuid.New())
+	if err != nil {
+		return nil, err
+	}
+	b.api = &client.Client{BaseURL: st.APIURL, Token: token}
+	if b.dir, err = os.MkdirTemp("", "portage-bench-"); err != nil {
+		return nil, err
+	}
+	// The baselines' table: the same definition and indexes as contacts.
+	_, err = b.admin.Exec(ctx, `
+		DROP TABLE IF EXISTS bench_contacts, bench_naive, bench_staging;
+		CREATE TABLE bench_contacts (LIKE contacts INCLUDING ALL);
+		CREATE TABLE bench_naive (LIKE contacts INCLUDING ALL);
+		CREATE TABLE bench_staging (email text, first_name text, last_name text, phone text, company text,
+			job_title text, city text, country text, postal_code text, tags text)`)
+	return b, err
+}
+
+func (b *bench) close() {
+	b.admin.Exec(context.Background(), `DROP TABLE IF EXISTS bench_contacts, bench_naive, bench_staging`)
+	b.admin.Close()
+	b.st.Close()
+	os.RemoveAll(b.dir)
+}
+
+func (b *bench) file(name string, n, offset int, seed uint64) (string, error) {
+	path := filepath.Join(b.dir, name)
+	return path, genFile(path, n, offset, seed)
+}
+
+// copyStaging loads a file into the staging table with COPY.
+func (b *bench) copyStaging(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	conn, err := b.admin.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `TRUNCATE bench_staging`); err != nil {
+		return err
+	}
+	_, err = conn.Conn().PgConn().CopyFrom(ctx, f, `COPY bench_staging FROM STDIN WITH (FORMAT csv, HEADER true)`)
+	return err
+}
+
+const bulkColumns = `id, tenant_id, email, first_name, last_name, phone, company, job_title, city, country, postal_code, tags, custom_fields, created_at, updated_at`
+const bulkSelect = `gen_random_uuid(), $1::uuid, lower(btrim(email)), first_name, last_name, phone, company, job_title, city, country,
+	postal_code, string_to_array(tags, ','), '{}'::jsonb, now(), now() FROM bench_staging`
+
+func (b *bench) runImport(ctx context.Context, path string, opts *jobs.Options) (client.Job, time.Duration, error) {
+	start := time.Now()
+	j, err := b.api.ImportFile(ctx, path, client.ImportRequest{ImportOptions: opts})
+	if err != nil {
+		return j, 0, err
+	}
+	j, err = b.api.Wait(ctx, j.ID.String(), 100*time.Millisecond, nil)
+	if err != nil {
+		return j, 0, err
+	}
+	if j.Status != jobs.StatusCompleted {
+		return j, 0, fmt.Errorf("import %s: %s", j.ID, j.Status)
+	}
+	return j, time.Since(start), nil
+}
+
+func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+
+func (b *bench) importNew(ctx context.Context, r *report) error {
+	path, err := b.file("new.csv", b.rows, 0, 1)
+	if err != nil {
+		return err
+	}
+	// Baseline: PostgreSQL's bulk path.
+	start := time.Now()
+	if err := b.copyStaging(ctx, path); err != nil {
+		return err
+	}
+	if _, err := b.admin.Exec(ctx, `INSERT INTO bench_contacts (`+bulkColumns+`) SELECT `+bulkSelect, uuid.New()); err != nil {
+		return err
+	}
+	bulk := rate(b.rows, time.Since(start))
+
+	// Baseline: one upsert per round trip (a sample of the file).
+	naiveRows := min(b.rows, 5000)
+	naive, err := b.naive(ctx, path, naiveRows)
+	if err != nil {
+		return err
+	}
+
+	j, d, err := b.runImport(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	if j.CreatedCount != b.rows {
+		return fmt.Errorf("import created %d of %d", j.CreatedCount, b.rows)
+	}
+	ours := rate(b.rows, d)
+	r.add(Figure{Name: "import new contacts, end to end", Rows: b.rows, Value: ours, Unit: "rows/s",
+		Baseline: "COPY to staging + INSERT…SELECT", BaseVal: bulk, Target: 0.5})
+	r.add(Figure{Name: "import new contacts, end to end", Rows: b.rows, Value: ours, Unit: "rows/s",
+		Baseline: "one upsert per round trip", BaseVal: naive, Note: fmt.Sprintf("naive rate measured on %d rows", naiveRows)})
+	return nil
+}
+
+func (b *bench) naive(ctx context.Context, path string, n int) (float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	cr := csv.NewReader(bufio.NewReader(f))
+	cr.Read()
+	conn, err := b.admin.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	tenant := uuid.New()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		rec, err := cr.Read()
+		if err != nil {
+			return 0, err
+		}
+		_, err = conn.Exec(ctx, `INSERT INTO bench_naive (id, tenant_id, email, first_name, last_name, phone, company, job_title,
+			city, country, postal_code, tags) VALUES (gen_random_uuid(), $1, lower(btrim($2)), $3, $4, $5, $6, $7, $8, $9, $10, string_to_array($11, ','))
+			ON CONFLICT (tenant_id, lower(btrim(email))) WHERE deleted_at IS NULL AND email IS NOT NULL
+			DO UPDATE SET first_name = EXCLUDED.first_name, updated_at = now()`,
+			tenant, rec[0], rec[1], rec[2], rec[3], rec[4], rec[5], rec[6], rec[7], rec[8], rec[9])
+		if err != nil {
+			return 0, err
+		}
+	}
+	return rate(n, time.Since(start)), nil
+}
+
+func (b *bench) importUpdate(ctx context.Context, r *report) error {
+	path, err := b.file("update.csv", b.rows, 0, 2)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := b.copyStaging(ctx, path); err != nil {
+		return err
+	}
+	var tenant uuid.UUID
+	if err := b.admin.QueryRow(ctx, `SELECT tenant_id FROM bench_contacts LIMIT 1`).Scan(&tenant); err != nil {
+		return err
+	}
+	if _, err := b.admin.Exec(ctx, `INSERT INTO bench_contacts (`+bulkColumns+`) SELECT `+bulkSelect+`
+		ON CONFLICT (tenant_id, lower(btrim(email))) WHERE deleted_at IS NULL AND email IS NOT NULL DO UPDATE SET
+		first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, phone = EXCLUDED.phone, company = EXCLUDED.company,
+		job_title = EXCLUDED.job_title, city = EXCLUDED.city, country = EXCLUDED.country, postal_code = EXCLUDED.postal_code,
+		tags = EXCLUDED.tags, updated_at = now()`, tenant); err != nil {
+		return err
+	}
+	bulk := rate(b.rows, time.Since(start))
+	j, d, err := b.runImport(ctx, path, &jobs.Options{DuplicateStrategy: jobs.Update})
+	if err != nil {
+		return err
+	}
+	if j.UpdatedCount+j.SkippedCount != b.rows {
+		return fmt.Errorf("update import: updated %d skipped %d of %d", j.UpdatedCount, j.SkippedCount, b.rows)
+	}
+	b.updateJob = j.ID.String()
+	r.add(Figure{Name: "import matching contacts (update)", Rows: b.rows, Value: rate(b.rows, d), Unit: "rows/s",
+		Baseline: "COPY + INSERT…ON CONFLICT DO UPDATE", BaseVal: bulk, Target: 0.5,
+		Note: fmt.Sprintf("%d updated, %d unchanged", j.UpdatedCount, j.SkippedCount)})
+	return nil
+}
+
+// chunkSizes runs prepare and the chunk step alone, sequentially, for
+// several chunk sizes: where the time goes.
+func (b *bench) chunkSizes(ctx context.Context, r *report) error {
+	n := min(b.rows, 100_000)
+	store := objstore.Dir(filepath.Join(b.dir, "store"))
+	for i, size := range []int{1000, 5000, 20000} {
+		path, err := b.file(fmt.Sprintf("chunks-%d.csv", size), n, 10_000_000*(i+1), uint64(size))
+		if err != nil {
+			return err
+		}
+		d := importer.Deps{DB: b.st.DB, Store: store, ChunkRows: size}
+		job, err := b.newJob(ctx, store, path, jobs.Options{})
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		res, err := importer.Prepare(ctx, d, b.tenant, job)
+		if err != nil {
+			return err
+		}
+		prep := time.Since(start)
+		chunks, err := manifest(ctx, store, res.ManifestKey)
+		if err != nil {
+			return err
+		}
+		start = time.Now()
+		for _, c := range chunks {
+			if _, err := importer.ApplyChunk(ctx, d, c); err != nil {
+				return err
+			}
+		}
+		apply := time.Since(start)
+		r.add(Figure{Name: fmt.Sprintf("chunk step alone, %d rows a chunk", size), Rows: n, Value: rate(n, apply), Unit: "rows/s",
+			Baseline: "prepare (read, validate, write parts)", BaseVal: rate(n, prep),
+			Note: fmt.Sprintf("prepare %s, chunks %s, one worker", prep.Round(time.Millisecond), apply.Round(time.Millisecond))})
+	}
+	return nil
+}
+
+func (b *bench) newJob(ctx context.Context, store objstore.Store, path string, opts jobs.Options) (uuid.UUID, error) {
+	if err := opts.Validate(); err != nil {
+		return uuid.Nil, err
+	}
+	id := uuid.New()
+	key := importer.UploadKey(b.tenant, id, filepath.Base(path))
+	f, err := os.Open(path)
+	if err != nil {
+		return id, err
+	}
+	defer f.Close()
+	if err := store.Put(ctx, key, f); err != nil {
+		return id, err
+	}
+	return id, postgres.InTenantTx(ctx, b.st.DB, b.tenant, func(tx pgx.Tx) error {
+		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: id, TenantID: b.tenant, FileName: filepath.Base(path), SourceKey: key, Options: opts})
+	})
+}
+
+func manifest(ctx context.Context, store objstore.Store, key string) ([]importer.Chunk, error) {
+	rc, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var cs []importer.Chunk
+	return cs, json.NewDecoder(rc).Decode(&cs)
+}
+
+func (b *bench) exports(ctx context.Context, r *report) error {
+	var live int
+	postgres.InTenantTx(ctx, b.st.DB, b.tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`).Scan(&live)
+	})
+	copyRate, err := b.copyOut(ctx, b.tenant, live)
+	if err != nil {
+		return err
+	}
+	for _, format := range []string{"csv", "json", "xlsx"} {
+		d, err := b.export(ctx, b.st.DB, objstore.S3{Client: b.st.S3.Client(), Bucket: stack.ExportsBucket}, b.tenant, format)
+		if err != nil {
+			return err
+		}
+		f := Figure{Name: "export to " + format, Rows: live, Value: rate(live, d), Unit: "rows/s",
+			Baseline: "COPY (SELECT …) TO STDOUT CSV", BaseVal: copyRate}
+		if format == "csv" {
+			f.Target = 0.7
+		}
+		r.add(f)
+	}
+	return nil
+}
+
+// copyOut is the export baseline: the same columns, straight out of COPY.
+func (b *bench) copyOut(ctx context.Context, tenant uuid.UUID, n int) (float64, error) {
+	conn, err := b.admin.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	start := time.Now()
+	_, err = conn.Conn().PgConn().CopyTo(ctx, io.Discard, `COPY (SELECT email, first_name, last_name, phone, company,
+		job_title, website, street, city, region, postal_code, country, array_to_string(tags, ', '), created_at, updated_at
+		FROM contacts WHERE tenant_id = '`+tenant.String()+`' AND deleted_at IS NULL ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER true)`)
+	return rate(n, time.Since(start)), err
+}
+
+func (b *bench) export(ctx context.Context, db *pgxpool.Pool, store objstore.Store, tenant uuid.UUID, format string) (time.Duration, error) {
+	id := uuid.New()
+	err := postgres.InTenantTx(ctx, db, tenant, func(tx pgx.Tx) error {
+		return jobs.CreateExport(ctx, tx, jobs.NewExport{ID: id, TenantID: tenant, ExportType: "full", FileFormat: format, FormulaSafe: true})
+	})
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	err = exporter.Run(ctx, exporter.Deps{DB: db, Store: store, Bucket: "bench", TempDir: b.dir}, tenant, id)
+	return time.Since(start), err
+}
+
+func (b *bench) rollback(ctx context.Context, r *report) error {
+	id := uuid.MustParse(b.updateJob)
+	err := postgres.InTenantTx(ctx, b.st.DB, b.tenant, func(tx pgx.Tx) error {
+		_, err := rollback.Begin(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var p rollback.Progress
+	for !p.Finished {
+		if p, err = rollback.Batch(ctx, b.st.DB, b.tenant, id, rollback.DefaultBatch); err != nil {
+			return err
+		}
+	}
+	r.add(Figure{Name: "rollback of an update import", Rows: p.Events, Value: rate(p.Events, time.Since(start)), Unit: "events/s",
+		Note: fmt.Sprintf("%d conflicts, batches of %d", p.Conflicts, rollback.DefaultBatch)})
+	return nil
+}
+
+// memory runs prepare, a chunk worker and exports in child processes and
+// reads their peak resident set.
+func (b *bench) memory(ctx context.Context, r *report, counts string) error {
+	store := filepath.Join(b.dir, "rss")
+	for _, s := range strings.Split(counts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			continue
+		}
+		path, err := b.file(fmt.Sprintf("rss-%d.csv", n), n, 50_000_000+n, 5)
+		if err != nil {
+			return err
+		}
+		job, err := b.newJob(ctx, objstore.Dir(store), path, jobs.Options{})
+		if err != nil {
+			return err
+		}
+		rss, d, err := childRSS("prepare", b.st.AdminURL, store, b.tenant.String(), job.String(), "5000")
+		if err != nil {
+			return err
+		}
+		r.add(Figure{Name: "peak RSS of prepare", Rows: n, Value: mib(rss), Unit: "MiB", Note: fmt.Sprintf("%s", d.Round(time.Millisecond))})
+		info, _ := os.Stat(path)
+		if info != nil {
+			r.Figures[len(r.Figures)-1].Note += fmt.Sprintf(", file %.0f MiB", mib(info.Size()))
+		}
+
+		// A tenant with n contacts, loaded in bulk, for the export figures.
+		tenant := uuid.New()
+		if err := b.bulkTenant(ctx, path, tenant); err != nil {
+			return err
+		}
+		for _, format := range []string{"csv", "json", "xlsx"} {
+			if format == "xlsx" && n > 200_000 {
+				continue // excelize builds the zip in memory: not flat, reported at the small size only
+			}
+			id := uuid.New()
+			err := postgres.InTenantTx(ctx, b.admin, tenant, func(tx pgx.Tx) error {
+				return jobs.CreateExport(ctx, tx, jobs.NewExport{ID: id, TenantID: tenant, ExportType: "full", FileFormat: format, FormulaSafe: true})
+			})
+			if err != nil {
+				return err
+			}
+			rss, d, err := childRSS("export", b.st.AdminURL, store, tenant.String(), id.String())
+			if err != nil {
+				return err
+			}
+			r.add(Figure{Name: "peak RSS of export to " + format, Rows: n, Value: mib(rss), Unit: "MiB", Note: d.Round(time.Millisecond).String()})
+		}
+	}
+	// One chunk worker at two chunk sizes: bounded by the chunk, not the file.
+	for _, size := range []int{5000, 20000} {
+		path, err := b.file(fmt.Sprintf("rss-chunk-%d.csv", size), size, 90_000_000+size, 6)
+		if err != nil {
+			return err
+		}
+		job, err := b.newJob(ctx, objstore.Dir(store), path, jobs.Options{})
+		if err != nil {
+			return err
+		}
+		res, err := importer.Prepare(ctx, importer.Deps{DB: b.st.DB, Store: objstore.Dir(store), ChunkRows: size}, b.tenant, job)
+		if err != nil {
+			return err
+		}
+		chunks, err := manifest(ctx, objstore.Dir(store), res.ManifestKey)
+		if err != nil {
+			return err
+		}
+		c, _ := json.Marshal(chunks[0])
+		rss, d, err := childRSS("chunk", b.st.AdminURL, store, string(c))
+		if err != nil {
+			return err
+		}
+		r.add(Figure{Name: fmt.Sprintf("peak RSS of one chunk worker, %d rows", size), Rows: size, Value: mib(rss), Unit: "MiB", Note: d.Round(time.Millisecond).String()})
+	}
+	return nil
+}
+
+func (b *bench) bulkTenant(ctx context.Context, path string, tenant uuid.UUID) error {
+	if err := b.copyStaging(ctx, path); err != nil {
+		return err
+	}
+	_, err := b.admin.Exec(ctx, `INSERT INTO tenants (id) VALUES ($1);
+		`, tenant)
+	if err != nil {
+		return err
+	}
+	_, err = b.admin.Exec(ctx, `INSERT INTO contacts (`+bulkColumns+`) SELECT `+bulkSelect, tenant)
+	return err
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// child runs one step in this process, for its peak RSS.
+func child(args []string) error {
+	ctx := context.Background()
+	db, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: args[1], MaxConns: 2, StatementTimeout: -1})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store := objstore.Dir(args[2])
+	switch args[0] {
+	case "prepare":
+		size, _ := strconv.Atoi(args[5])
+		_, err := importer.Prepare(ctx, importer.Deps{DB: db, Store: store, ChunkRows: size, TempDir: os.TempDir()},
+			uuid.MustParse(args[3]), uuid.MustParse(args[4]))
+		return err
+	case "export":
+		return exporter.Run(ctx, exporter.Deps{DB: db, Store: store, Bucket: "bench", TempDir: os.TempDir()},
+			uuid.MustParse(args[3]), uuid.MustParse(args[4]))
+	case "chunk":
+		var c importer.Chunk
+		if err := json.Unmarshal([]byte(args[3]), &c); err != nil {
+			return err
+		}
+		_, err := importer.ApplyChunk(ctx, importer.Deps{DB: db, Store: store}, c)
+		return err
+	}
+	return fmt.Errorf("unknown child step %q", args[0])
+}
