@@ -18,21 +18,16 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	env := platform.FromEnv()
-	cfg, err := platform.AWS(ctx)
+	b, err := platform.Load(context.Background())
 	if err != nil {
-		log.Fatalf("aws config: %v", err)
+		log.Fatal(err)
 	}
-	pool, err := env.Pool(ctx, cfg)
-	if err != nil {
-		log.Fatalf("database: %v", err)
-	}
+	env, cfg, pool := b.Env, b.AWS, b.DB
 	srv := &api.Server{DB: pool, UploadsBucket: env.UploadsBucket,
 		Presign:       s3.NewPresignClient(s3.NewFromConfig(cfg)),
 		Rollbacks:     rollback.Starter{SFN: sfn.NewFromConfig(cfg), StateMachineARN: env.RollbackStateMachineARN},
 		Exports:       exporter.Starter{Lambda: awslambda.NewFromConfig(cfg), Function: env.ExportFunction},
 		ExportsBucket: env.ExportsBucket,
-		Log:           platform.Logger()}
+		Log:           b.Log}
 	lambda.Start(httpadapter.NewV2(srv.Handler()).ProxyWithContext)
 }

@@ -14,17 +14,12 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	env := platform.FromEnv()
-	cfg, err := platform.AWS(ctx)
+	b, err := platform.Load(context.Background())
 	if err != nil {
-		log.Fatalf("aws config: %v", err)
+		log.Fatal(err)
 	}
-	pool, err := env.Pool(ctx, cfg)
-	if err != nil {
-		log.Fatalf("database: %v", err)
-	}
+	env, cfg, pool := b.Env, b.AWS, b.DB
 	d := exporter.Deps{DB: pool, Store: objstore.S3{Client: s3.NewFromConfig(cfg), Bucket: env.ExportsBucket},
-		Bucket: env.ExportsBucket, Log: platform.Logger()}
+		Bucket: env.ExportsBucket, Log: b.Log}
 	lambda.Start(d.Handle)
 }

@@ -14,18 +14,13 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	env := platform.FromEnv()
-	cfg, err := platform.AWS(ctx)
+	b, err := platform.Load(context.Background())
 	if err != nil {
-		log.Fatalf("aws config: %v", err)
+		log.Fatal(err)
 	}
-	pool, err := env.Pool(ctx, cfg)
-	if err != nil {
-		log.Fatalf("database: %v", err)
-	}
+	env, cfg, pool := b.Env, b.AWS, b.DB
 	deps := importer.Deps{DB: pool, Store: objstore.S3{Client: s3.NewFromConfig(cfg), Bucket: env.UploadsBucket},
 		ChunkRows: env.ChunkRows}
-	h := importer.FailHandler{Deps: deps, Log: platform.Logger()}
+	h := importer.FailHandler{Deps: deps, Log: b.Log}
 	lambda.Start(h.Handle)
 }

@@ -14,17 +14,12 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	env := platform.FromEnv()
-	cfg, err := platform.AWS(ctx)
+	b, err := platform.Load(context.Background())
 	if err != nil {
-		log.Fatalf("aws config: %v", err)
+		log.Fatal(err)
 	}
-	pool, err := env.Pool(ctx, cfg)
-	if err != nil {
-		log.Fatalf("database: %v", err)
-	}
+	env, cfg, pool := b.Env, b.AWS, b.DB
 	h := importer.TriggerHandler{DB: pool, SFN: sfn.NewFromConfig(cfg), StateMachineARN: env.StateMachineARN,
-		MaxConcurrency: env.MaxConcurrency, Log: platform.Logger()}
+		MaxConcurrency: env.MaxConcurrency, Log: b.Log}
 	lambda.Start(h.Handle)
 }

@@ -13,16 +13,11 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	env := platform.FromEnv()
-	cfg, err := platform.AWS(ctx)
+	b, err := platform.Load(context.Background())
 	if err != nil {
-		log.Fatalf("aws config: %v", err)
+		log.Fatal(err)
 	}
-	pool, err := env.Pool(ctx, cfg)
-	if err != nil {
-		log.Fatalf("database: %v", err)
-	}
+	env, pool := b.Env, b.DB
 	h := rollback.BatchHandler{DB: pool, Size: env.RollbackBatch}
 	lambda.Start(h.Handle)
 }

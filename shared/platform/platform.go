@@ -100,3 +100,25 @@ func (e Env) Pool(ctx context.Context, cfg aws.Config) (*pgxpool.Pool, error) {
 	}
 	return postgres.NewPool(ctx, pc)
 }
+
+// Base is what every function builds first: its environment, the AWS
+// configuration, the database pool and the logger.
+type Base struct {
+	Env Env
+	AWS aws.Config
+	DB  *pgxpool.Pool
+	Log *slog.Logger
+}
+
+// Load builds a function's Base from its environment.
+func Load(ctx context.Context) (Base, error) {
+	b := Base{Env: FromEnv(), Log: Logger()}
+	var err error
+	if b.AWS, err = AWS(ctx); err != nil {
+		return b, fmt.Errorf("aws config: %w", err)
+	}
+	if b.DB, err = b.Env.Pool(ctx, b.AWS); err != nil {
+		return b, fmt.Errorf("database: %w", err)
+	}
+	return b, nil
+}
