@@ -42,7 +42,7 @@ type bench struct {
 func newBufWriter(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 1<<20) }
 
 func newBench(ctx context.Context, root string, rows int) (*bench, error) {
-	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", Root: root, MaxConcurrency: 2, ChunkRows: 5000,
+	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", Root: root, MaxConcurrency: 4, ChunkRows: 5000,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		return nil, err

@@ -155,7 +155,13 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 		pr.CloseWithError(err)
 		put <- err
 	}()
-	written, werr := d.write(ctx, tx, job, fields, where, args, counter, det.FormulaSafe, tenantID)
+	var written int
+	var werr error
+	if copyable(job.FileFormat, job.ExportType, fields) {
+		written, werr = copyCSV(ctx, tx, fields, det.FormulaSafe, counter)
+	} else {
+		written, werr = d.write(ctx, tx, job, fields, where, args, counter, det.FormulaSafe, tenantID)
+	}
 	pw.CloseWithError(werr)
 	if perr := <-put; werr == nil && perr != nil {
 		werr = fmt.Errorf("upload %s: %w", key, perr)

@@ -27,7 +27,7 @@ func (c cell) text() string {
 	case c.null:
 		return ""
 	case c.t != nil:
-		return c.t.UTC().Format(time.RFC3339Nano)
+		return c.t.UTC().Format(timeFormat)
 	case c.list != nil:
 		return strings.Join(c.list, ", ")
 	case c.raw != nil:
@@ -40,6 +40,10 @@ func (c cell) text() string {
 	return c.s
 }
 
+// timeFormat is how csv and json write timestamps: UTC, microseconds, as
+// the COPY path's to_char writes them.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
 // writer writes one file format, row by row, to an io.Writer.
 type writer interface {
 	header(fields []string) error
@@ -50,7 +54,9 @@ type writer interface {
 func newWriter(format string, w io.Writer, formulaSafe bool, tempDir string) (writer, error) {
 	switch format {
 	case "csv":
-		return &csvWriter{w: csv.NewWriter(w), out: w, safe: formulaSafe}, nil
+		// Records end in CRLF; line breaks inside values stay as they are
+		// (encoding/csv's UseCRLF would rewrite them too).
+		return &csvWriter{w: csv.NewWriter(&crlfWriter{w: w}), out: w, safe: formulaSafe}, nil
 	case "json":
 		return &jsonWriter{w: bufio.NewWriterSize(w, 64<<10)}, nil
 	case "xlsx":
@@ -68,7 +74,6 @@ type csvWriter struct {
 }
 
 func (c *csvWriter) header(fields []string) error {
-	c.w.UseCRLF = true
 	if _, err := io.WriteString(c.out, "\uFEFF"); err != nil {
 		return err
 	}
