@@ -44,9 +44,11 @@ func copyExpr(field string) (string, bool) {
 	return "", false
 }
 
-// neutralizeSQL is Neutralize in SQL.
+// neutralizeSQL is Neutralize in SQL. The cheap first-character test comes
+// first: the regular expression runs only for the rare values it lets by.
 func neutralizeSQL(expr string) string {
-	return fmt.Sprintf(`CASE WHEN %[1]s ~ '^[=+\-@\t\r]' AND %[1]s !~ '^[+-][0-9]+(\.[0-9]+)?$' THEN '''' || %[1]s ELSE %[1]s END`, expr)
+	return fmt.Sprintf(`CASE WHEN left(%[1]s, 1) IN ('=', '+', '-', '@', E'\t', E'\r') THEN
+		CASE WHEN %[1]s ~ '^[+-][0-9]+(\.[0-9]+)?$' THEN %[1]s ELSE '''' || %[1]s END ELSE %[1]s END`, expr)
 }
 
 // copyCSV writes the export with COPY, the fastest way out of PostgreSQL,

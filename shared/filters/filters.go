@@ -141,9 +141,10 @@ func column(field string) (string, error) {
 
 // SQL compiles the filter to a WHERE condition over contacts aliased c,
 // with its arguments numbered after the first `offset` ones. It always
-// includes the live-contact condition.
+// includes the transaction's tenant (row-level security enforces it too)
+// and the live-contact condition.
 func (f Filter) SQL(offset int) (string, []any) {
-	conds := []string{"c.deleted_at IS NULL"}
+	conds := []string{"c.tenant_id = portage_current_tenant()", "c.deleted_at IS NULL"}
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
