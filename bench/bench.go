@@ -387,7 +387,7 @@ func (b *bench) memory(ctx context.Context, r *report, counts string) error {
 		if err != nil {
 			return err
 		}
-		r.add(Figure{Name: "peak RSS of prepare", Rows: n, Value: mib(rss), Unit: "MiB", Note: fmt.Sprintf("%s", d.Round(time.Millisecond))})
+		r.add(Figure{Name: "peak RSS of prepare", Rows: n, Value: mib(rss), Unit: "MiB", Note: d.Round(time.Millisecond).String()})
 		info, _ := os.Stat(path)
 		if info != nil {
 			r.Figures[len(r.Figures)-1].Note += fmt.Sprintf(", file %.0f MiB", mib(info.Size()))
