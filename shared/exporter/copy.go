@@ -39,15 +39,16 @@ func copyExpr(field string) (string, bool) {
 	case "tags":
 		return "array_to_string(c.tags, ', ')", true
 	case "created_at", "updated_at":
-		return `to_char(c.` + field + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, true
+		return `to_json(c.` + field + `) #>> '{}'`, true // ISO 8601, faster than to_char
 	}
 	return "", false
 }
 
-// neutralizeSQL is Neutralize in SQL. The cheap first-character test comes
-// first: the regular expression runs only for the rare values it lets by.
+// neutralizeSQL is Neutralize in SQL. The cheap first-character test
+// (ascii() reads the first character without copying) comes first: the
+// regular expression runs only for the rare values it lets by.
 func neutralizeSQL(expr string) string {
-	return fmt.Sprintf(`CASE WHEN left(%[1]s, 1) IN ('=', '+', '-', '@', E'\t', E'\r') THEN
+	return fmt.Sprintf(`CASE WHEN ascii(%[1]s) IN (61, 43, 45, 64, 9, 13) THEN
 		CASE WHEN %[1]s ~ '^[+-][0-9]+(\.[0-9]+)?$' THEN %[1]s ELSE '''' || %[1]s END ELSE %[1]s END`, expr)
 }
 

@@ -6,6 +6,7 @@
 package exporter
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -148,7 +149,10 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 	}
 
 	pr, pw := io.Pipe()
-	counter := &countingWriter{w: pw}
+	// COPY hands over a row at a time; a pipe write per row costs a
+	// goroutine switch each, so rows are gathered first.
+	buffered := bufio.NewWriterSize(pw, 256<<10)
+	counter := &countingWriter{w: buffered}
 	put := make(chan error, 1)
 	go func() {
 		err := d.Store.Put(ctx, key, pr)
@@ -161,6 +165,9 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 		written, werr = copyCSV(ctx, tx, fields, det.FormulaSafe, counter)
 	} else {
 		written, werr = d.write(ctx, tx, job, fields, where, args, counter, det.FormulaSafe, tenantID)
+	}
+	if werr == nil {
+		werr = buffered.Flush()
 	}
 	pw.CloseWithError(werr)
 	if perr := <-put; werr == nil && perr != nil {

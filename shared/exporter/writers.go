@@ -40,9 +40,10 @@ func (c cell) text() string {
 	return c.s
 }
 
-// timeFormat is how csv and json write timestamps: UTC, microseconds, as
-// the COPY path's to_char writes them.
-const timeFormat = "2006-01-02T15:04:05.000000Z"
+// timeFormat is how csv and json write timestamps: ISO 8601 in UTC with
+// up to microseconds, as PostgreSQL's to_json writes them in the COPY path
+// (the sessions run in UTC).
+const timeFormat = "2006-01-02T15:04:05.999999-07:00"
 
 // writer writes one file format, row by row, to an io.Writer.
 type writer interface {
