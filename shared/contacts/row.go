@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -55,39 +57,105 @@ func (r *Row) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalJSON writes the row in the shape jsonb_populate_recordset(NULL::contacts, …)
-// reads. Empty timestamps are left out (the SQL supplies now()).
+// reads. Empty timestamps are left out (the SQL supplies now()). It appends
+// by hand: a chunk marshals thousands of rows, and a map per row through
+// encoding/json was a large share of the chunk's time.
 func (r Row) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	m := make(map[string]any, NumFields+8)
-	m["id"] = r.ID
-	m["tenant_id"] = r.TenantID
-	m["workspace_id"] = r.WorkspaceID
+	b := make([]byte, 0, 384)
+	b = append(b, `{"id":"`...)
+	b = append(b, r.ID.String()...)
+	b = append(b, `","tenant_id":"`...)
+	b = append(b, r.TenantID.String()...)
+	b = append(b, `","workspace_id":`...)
+	if r.WorkspaceID == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, r.WorkspaceID.String())
+	}
 	for f := Field(0); f < NumFields; f++ {
-		m[f.Name()] = r.Values[f]
+		b = append(b, ',')
+		b = appendJSONString(b, f.Name())
+		b = append(b, ':')
+		if v := r.Values[f]; v == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendJSONString(b, *v)
+		}
 	}
-	tags := r.Tags
-	if tags == nil {
-		tags = []string{}
+	b = append(b, `,"tags":[`...)
+	for i, t := range r.Tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t)
 	}
-	m["tags"] = tags
-	custom := r.Custom
-	if custom == nil {
-		custom = map[string]json.RawMessage{}
+	b = append(b, `],"custom_fields":{`...)
+	keys := make([]string, 0, len(r.Custom))
+	for k := range r.Custom {
+		keys = append(keys, k)
 	}
-	m["custom_fields"] = custom
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = append(b, r.Custom[k]...)
+	}
+	b = append(b, '}')
 	if r.CreatedAt != "" {
-		m["created_at"] = r.CreatedAt
+		b = append(b, `,"created_at":`...)
+		b = appendJSONString(b, r.CreatedAt)
 	}
 	if r.UpdatedAt != "" {
-		m["updated_at"] = r.UpdatedAt
+		b = append(b, `,"updated_at":`...)
+		b = appendJSONString(b, r.UpdatedAt)
 	}
-	m["deleted_at"] = r.DeletedAt
-	if err := enc.Encode(m); err != nil {
-		return nil, err
+	b = append(b, `,"deleted_at":`...)
+	if r.DeletedAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, *r.DeletedAt)
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, other characters as they are (no HTML
+// escaping, like jsonb); invalid UTF-8 becomes U+FFFD, as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 // Value returns a text field, "" for NULL.
