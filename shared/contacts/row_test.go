@@ -17,7 +17,7 @@ func TestRowJSONRoundTrip(t *testing.T) {
 	del := "2024-01-02T03:04:05.123456+00:00"
 	nasty := "quote \" back \\ nl \n cr \r tab \t bell \a nul-free é 漢 <>&\u2028 \xff"
 	r := contacts.Row{ID: uuid.New(), TenantID: uuid.New(), WorkspaceID: &ws, Tags: []string{"a", nasty},
-		Custom: map[string]json.RawMessage{"z": json.RawMessage(`1.50`), "a": json.RawMessage(`"x"`), "b": json.RawMessage(`true`)},
+		Custom:    map[string]json.RawMessage{"z": json.RawMessage(`1.50`), "a": json.RawMessage(`"x"`), "b": json.RawMessage(`true`)},
 		CreatedAt: "2024-01-01T00:00:00+00:00", DeletedAt: &del}
 	r.Values[contacts.Email] = &nasty
 	b, err := json.Marshal(r)
