@@ -34,6 +34,9 @@ type Front struct {
 	// OnIdentity, when set, sees the claims of every verified token first
 	// (the local stack provisions the tenant and user they name).
 	OnIdentity func(context.Context, map[string]string) error
+	// Static, when set, serves GET / and other paths outside /v1/ (the
+	// upload page), without a token, as the web app's origin would.
+	Static http.Handler
 }
 
 // maxBody is API Gateway's payload limit.
@@ -50,6 +53,10 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+	}
+	if f.Static != nil && r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != "/healthz" {
+		f.Static.ServeHTTP(w, r)
+		return
 	}
 	if r.URL.Path == "/healthz" {
 		w.Header().Set("Content-Type", "application/json")

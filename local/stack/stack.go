@@ -45,6 +45,7 @@ import (
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/rollback"
+	"github.com/portagehq/portage/web"
 )
 
 // Bucket names on the local S3 server.
@@ -273,7 +274,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	}
 	st.APIURL = "http://" + apiLn.Addr().String()
 	st.serve(apiLn, &apigw.Front{Invoker: st.Functions, Function: "api", Secret: st.Secret, AllowOrigin: "*",
-		OnIdentity: st.provision})
+		OnIdentity: st.provision, Static: http.FileServerFS(web.Files)})
 	return nil
 }
 

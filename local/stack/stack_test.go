@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -317,13 +318,23 @@ func TestMalformedFileFailsInPrepare(t *testing.T) {
 func TestAuthAndTenants(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 2)
+	// The upload page is served without a token; the API is not.
+	resp, err := http.Get(e.st.APIURL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `api("/v1/imports"`) {
+		t.Fatalf("upload page: %d %.100s", resp.StatusCode, page)
+	}
 	j := e.importFile(t, writeFile(t, "a.csv", "email\na@b.co\n"), client.ImportRequest{})
 	ctx := context.Background()
 
 	// Another tenant's job id is 404, as if it did not exist.
 	token, _ := e.st.Token(uuid.New(), uuid.Nil)
 	other := &client.Client{BaseURL: e.st.APIURL, Token: token}
-	_, err := other.GetImport(ctx, j.ID.String())
+	_, err = other.GetImport(ctx, j.ID.String())
 	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
 		t.Fatalf("another tenant's job: %v, want 404", err)
