@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,13 +60,9 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Usage: portage import FILE [flags]\n\nUploads FILE through the API (a presigned PUT, as the browser does) and\nfollows the import until it ends. Flags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
+	arg, err := oneArg(fs, args, "FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("import needs exactly one FILE")}
 	}
 	opts := jobs.Options{DuplicateStrategy: *dups, Tags: tags, DryRun: *dryRun, OverwriteBlanks: *overwrite}
 	if *workspace != "" {
@@ -91,12 +86,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	j, err := c.ImportFile(ctx, pos[0], req)
+	j, err := c.ImportFile(ctx, arg, req)
 	if err != nil {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(stderr, "Uploaded %s as import %s\n", pos[0], j.ID)
+		fmt.Fprintf(stderr, "Uploaded %s as import %s\n", arg, j.ID)
 	}
 	if *noWait {
 		return printJob(stdout, j, *asJSON)
@@ -177,26 +172,22 @@ func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Usage: portage status JOB [--watch] [--json]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
+	arg, err := oneArg(fs, args, "JOB")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("status needs exactly one JOB")}
 	}
 	c, err := apiClient()
 	if err != nil {
 		return err
 	}
 	if *watch {
-		j, err := follow(ctx, c, pos[0], stderr, !*asJSON)
+		j, err := follow(ctx, c, arg, stderr, !*asJSON)
 		if err != nil {
 			return err
 		}
 		return finish(stdout, j, *asJSON)
 	}
-	j, err := c.GetImport(ctx, pos[0])
+	j, err := c.GetImport(ctx, arg)
 	if err != nil {
 		return err
 	}
@@ -211,13 +202,9 @@ func errorsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Usage: portage errors JOB [-o FILE]\n\nThe full error report: a CSV line per row not imported, with the row number,\nthe result, the reasons and the row's original values.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
+	arg, err := oneArg(fs, args, "JOB")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("errors needs exactly one JOB")}
 	}
 	c, err := apiClient()
 	if err != nil {
@@ -232,7 +219,7 @@ func errorsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer f.Close()
 		w = f
 	}
-	return c.Errors(ctx, pos[0], w)
+	return c.Errors(ctx, arg, w)
 }
 
 func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {

@@ -122,3 +122,17 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = fs.Args()[1:]
 	}
 }
+
+// oneArg parses a command's flags around its single positional argument
+// (what names it in the usage error).
+func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", exitError{2, fmt.Errorf("%s needs exactly one %s", fs.Name(), what)}
+	}
+	return pos[0], nil
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,22 +26,18 @@ func preview(_ context.Context, args []string, stdout, stderr io.Writer) error {
 			"the suggested field mapping, read with the same code as the import pipeline.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
+	arg, err := oneArg(fs, args, "FILE")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("preview needs exactly one FILE")}
-	}
-	f, err := os.Open(pos[0])
+	f, err := os.Open(arg)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	p, err := importer.PreviewFile(f, pos[0], *n, readers.Options{Sheet: *sheet})
+	p, err := importer.PreviewFile(f, arg, *n, readers.Options{Sheet: *sheet})
 	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
+		return fmt.Errorf("%s: %w", arg, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

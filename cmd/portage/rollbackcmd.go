@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,19 +23,15 @@ func rollbackCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			"their previous values back. Contacts changed since the import are left as they\nare and reported as conflicts. Running it again resumes an interrupted rollback.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
+	arg, err := oneArg(fs, args, "JOB")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{2, errors.New("rollback needs exactly one JOB")}
 	}
 	c, err := apiClient()
 	if err != nil {
 		return err
 	}
-	j, err := c.Rollback(ctx, pos[0])
+	j, err := c.Rollback(ctx, arg)
 	if err != nil {
 		return err
 	}
@@ -56,7 +51,7 @@ func rollbackCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return ctx.Err()
 			case <-time.After(300 * time.Millisecond):
 			}
-			if j, err = c.GetImport(ctx, pos[0]); err != nil {
+			if j, err = c.GetImport(ctx, arg); err != nil {
 				return err
 			}
 		}
