@@ -6,10 +6,8 @@ import (
 	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/portagehq/portage/shared/exporter"
-	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/platform"
 )
 
@@ -18,8 +16,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env, cfg, pool := b.Env, b.AWS, b.DB
-	d := exporter.Deps{DB: pool, Store: objstore.S3{Client: s3.NewFromConfig(cfg), Bucket: env.ExportsBucket},
+	env, pool := b.Env, b.DB
+	d := exporter.Deps{DB: pool, Store: b.Store(env.ExportsBucket),
 		Bucket: env.ExportsBucket, Log: b.Log}
 	lambda.Start(d.Handle)
 }

@@ -6,10 +6,8 @@ import (
 	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/portagehq/portage/shared/importer"
-	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/platform"
 )
 
@@ -18,9 +16,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env, cfg, pool := b.Env, b.AWS, b.DB
-	deps := importer.Deps{DB: pool, Store: objstore.S3{Client: s3.NewFromConfig(cfg), Bucket: env.UploadsBucket},
-		ChunkRows: env.ChunkRows}
-	h := importer.FinalizeHandler{Deps: deps}
-	lambda.Start(h.Handle)
+	lambda.Start(importer.FinalizeHandler{Deps: b.ImportDeps()}.Handle)
 }

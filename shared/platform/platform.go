@@ -15,9 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 )
 
@@ -121,4 +124,15 @@ func Load(ctx context.Context) (Base, error) {
 		return b, fmt.Errorf("database: %w", err)
 	}
 	return b, nil
+}
+
+// Store is an object store on one of the function's buckets.
+func (b Base) Store(bucket string) objstore.S3 {
+	return objstore.S3{Client: s3.NewFromConfig(b.AWS), Bucket: bucket}
+}
+
+// ImportDeps are the import steps' dependencies: the pool, the uploads
+// bucket and the chunk size.
+func (b Base) ImportDeps() importer.Deps {
+	return importer.Deps{DB: b.DB, Store: b.Store(b.Env.UploadsBucket), ChunkRows: b.Env.ChunkRows}
 }
