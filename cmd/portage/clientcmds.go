@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/devtoken"
@@ -103,24 +102,20 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return finish(stdout, j, *asJSON)
 }
 
-// follow waits for a job, drawing a progress bar when asked.
-func follow(ctx context.Context, c *client.Client, id string, stderr io.Writer, bar bool) (client.Job, error) {
-	var pb *progressbar.ProgressBar
+// follow waits for a job to end, drawing a progress bar of its import, or
+// of its rollback once one has started, when asked.
+func follow(ctx context.Context, c *client.Client, id string, stderr io.Writer, show bool) (client.Job, error) {
+	imports, rollbacks := newBar(stderr, "importing", show), newBar(stderr, "rolling back", show)
 	j, err := c.Wait(ctx, id, 300*time.Millisecond, func(j client.Job) {
-		if !bar || j.TotalRows == nil {
-			return
+		switch {
+		case j.Rollback != nil:
+			rollbacks.set(j.Rollback.Done, j.Rollback.Events)
+		case j.TotalRows != nil:
+			imports.set(j.ProcessedRows, *j.TotalRows)
 		}
-		if pb == nil {
-			pb = progressbar.NewOptions(*j.TotalRows, progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription("importing"), progressbar.OptionShowCount(),
-				progressbar.OptionThrottle(100*time.Millisecond))
-		}
-		pb.Set(j.ProcessedRows)
 	})
-	if pb != nil {
-		pb.Finish()
-		fmt.Fprintln(stderr)
-	}
+	imports.finish()
+	rollbacks.finish()
 	return j, err
 }
 

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/jobs"
 )
@@ -71,22 +69,13 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var pb *progressbar.ProgressBar
+	pb := newBar(stderr, "exporting", !*asJSON)
 	e, err = c.WaitExport(ctx, e.ID.String(), 300*time.Millisecond, func(e client.Export) {
-		if *asJSON || e.TotalContacts == nil {
-			return
+		if e.TotalContacts != nil {
+			pb.set(e.ProcessedContacts, *e.TotalContacts)
 		}
-		if pb == nil {
-			pb = progressbar.NewOptions(*e.TotalContacts, progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription("exporting"), progressbar.OptionShowCount(),
-				progressbar.OptionThrottle(100*time.Millisecond))
-		}
-		pb.Set(e.ProcessedContacts)
 	})
-	if pb != nil {
-		pb.Finish()
-		fmt.Fprintln(stderr)
-	}
+	pb.finish()
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/portagehq/portage/shared/client"
-	"github.com/portagehq/portage/shared/jobs"
 )
 
 func rollbackCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,29 +32,8 @@ func rollbackCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if !*noWait {
-		var pb *progressbar.ProgressBar
-		for j.Status == jobs.StatusRollingBack {
-			if r := j.Rollback; r != nil && !*asJSON {
-				if pb == nil {
-					pb = progressbar.NewOptions(r.Events, progressbar.OptionSetWriter(stderr),
-						progressbar.OptionSetDescription("rolling back"), progressbar.OptionShowCount(),
-						progressbar.OptionThrottle(100*time.Millisecond))
-				}
-				pb.Set(r.Done)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(300 * time.Millisecond):
-			}
-			if j, err = c.GetImport(ctx, arg); err != nil {
-				return err
-			}
-		}
-		if pb != nil {
-			pb.Set(pb.GetMax())
-			pb.Finish()
-			fmt.Fprintln(stderr)
+		if j, err = follow(ctx, c, arg, stderr, !*asJSON); err != nil {
+			return err
 		}
 	}
 	return printJob(stdout, j, *asJSON)

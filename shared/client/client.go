@@ -190,20 +190,26 @@ func Terminal(status string) bool {
 // Wait polls the job until its status is final, calling progress (when not
 // nil) with every reading.
 func (c *Client) Wait(ctx context.Context, id string, every time.Duration, progress func(Job)) (Job, error) {
+	return poll(ctx, every, func() (Job, error) { return c.GetImport(ctx, id) },
+		func(j Job) bool { return Terminal(j.Status) }, progress)
+}
+
+// poll reads until done says so, ctx ends or a read fails.
+func poll[T any](ctx context.Context, every time.Duration, read func() (T, error), done func(T) bool, progress func(T)) (T, error) {
 	for {
-		j, err := c.GetImport(ctx, id)
+		v, err := read()
 		if err != nil {
-			return j, err
+			return v, err
 		}
 		if progress != nil {
-			progress(j)
+			progress(v)
 		}
-		if Terminal(j.Status) {
-			return j, nil
+		if done(v) {
+			return v, nil
 		}
 		select {
 		case <-ctx.Done():
-			return j, ctx.Err()
+			return v, ctx.Err()
 		case <-time.After(every):
 		}
 	}
@@ -263,23 +269,8 @@ func (c *Client) GetExport(ctx context.Context, id string) (Export, error) {
 
 // WaitExport polls until the export is completed or failed.
 func (c *Client) WaitExport(ctx context.Context, id string, every time.Duration, progress func(Export)) (Export, error) {
-	for {
-		e, err := c.GetExport(ctx, id)
-		if err != nil {
-			return e, err
-		}
-		if progress != nil {
-			progress(e)
-		}
-		if e.Status == jobs.StatusCompleted || e.Status == jobs.StatusFailed {
-			return e, nil
-		}
-		select {
-		case <-ctx.Done():
-			return e, ctx.Err()
-		case <-time.After(every):
-		}
-	}
+	return poll(ctx, every, func() (Export, error) { return c.GetExport(ctx, id) },
+		func(e Export) bool { return e.Status == jobs.StatusCompleted || e.Status == jobs.StatusFailed }, progress)
 }
 
 // Download fetches an export's file from its download URL into w.
