@@ -481,6 +481,26 @@ func TestExportThroughTheStack(t *testing.T) {
 		t.Fatalf("segment export %+v", sx)
 	}
 
+	// The list is newest first and never shows the bucket's own address.
+	req, _ = http.NewRequest(http.MethodGet, e.st.APIURL+"/v1/exports", nil)
+	req.Header.Set("Authorization", "Bearer "+e.api.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Exports []map[string]any `json:"exports"`
+	}
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Exports) != 2 || list.Exports[0]["id"] != sx.ID.String() || list.Exports[1]["id"] != ex.ID.String() ||
+		list.Exports[0]["file_url"] != nil {
+		t.Fatalf("export list %v", list.Exports)
+	}
+	if ex.FileURL != nil || ex.FormulaSafe == nil || !*ex.FormulaSafe {
+		t.Fatalf("export view: file_url %v, formula_safe %v", ex.FileURL, ex.FormulaSafe)
+	}
+
 	// Bad requests name what is wrong.
 	_, err = e.api.CreateExport(ctx, client.ExportRequest{FileFormat: "csv", ExportType: "filtered", Filters: json.RawMessage(`{"colour":"red"}`)})
 	var ae *client.APIError

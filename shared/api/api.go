@@ -231,18 +231,25 @@ type RollbackView struct {
 	ConflictList []rollback.Conflict `json:"conflict_list"`
 }
 
+// percent is done/total as a percentage with one decimal, rounded down (0
+// for an unknown or empty total).
+func percent(done, total int) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(done*1000/total) / 10
+}
+
 func (s *Server) view(j jobs.ImportJob, d jobs.Details, firstErrors json.RawMessage) JobView {
 	v := JobView{ImportJob: j, FailureReason: d.FailureReason}
 	if d.RollbackEvents != nil {
 		rv := &RollbackView{Events: *d.RollbackEvents, Done: d.RollbackDone, Conflicts: d.RollbackConflicts,
 			StartedAt: d.RollbackStartedAt, ConflictList: []rollback.Conflict{}}
-		if rv.Events > 0 {
-			rv.Percent = float64(int(float64(rv.Done)*1000/float64(rv.Events))) / 10
-		}
+		rv.Percent = percent(rv.Done, rv.Events)
 		v.Rollback = rv
 	}
-	if j.TotalRows != nil && *j.TotalRows > 0 {
-		v.Percent = float64(int(float64(j.ProcessedRows)*1000/float64(*j.TotalRows))) / 10
+	if j.TotalRows != nil {
+		v.Percent = percent(j.ProcessedRows, *j.TotalRows)
 	}
 	if j.Status == jobs.StatusCompleted {
 		v.Percent = 100

@@ -41,17 +41,24 @@ type ExportView struct {
 	jobs.ExportJob
 	Percent       float64    `json:"percent"`
 	SegmentID     *uuid.UUID `json:"segment_id,omitempty"`
-	FormulaSafe   bool       `json:"formula_safe"`
+	FormulaSafe   *bool      `json:"formula_safe,omitempty"`
 	FailureReason *string    `json:"failure_reason,omitempty"`
 	// DownloadURL is minted at each read while the file is available.
 	DownloadURL    string     `json:"download_url,omitempty"`
 	DownloadExpiry *time.Time `json:"download_url_expires_at,omitempty"`
 }
 
-func exportView(j jobs.ExportJob, d jobs.ExportDetails) ExportView {
-	v := ExportView{ExportJob: j, SegmentID: d.SegmentID, FormulaSafe: d.FormulaSafe, FailureReason: d.FailureReason}
-	if j.TotalContacts != nil && *j.TotalContacts > 0 {
-		v.Percent = float64(int(float64(j.ProcessedContacts)*1000/float64(*j.TotalContacts))) / 10
+// exportView shows an export. Its file_url (the bucket's own address) is
+// never shown: callers get a download URL. d is nil where the details were
+// not read (lists), and the fields from them are left out.
+func exportView(j jobs.ExportJob, d *jobs.ExportDetails) ExportView {
+	v := ExportView{ExportJob: j}
+	v.FileURL = nil
+	if d != nil {
+		v.SegmentID, v.FormulaSafe, v.FailureReason = d.SegmentID, &d.FormulaSafe, d.FailureReason
+	}
+	if j.TotalContacts != nil {
+		v.Percent = percent(j.ProcessedContacts, *j.TotalContacts)
 	}
 	if j.Status == jobs.StatusCompleted {
 		v.Percent = 100
@@ -124,7 +131,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, id Identit
 			return err
 		}
 		d, err := jobs.GetExportDetails(r.Context(), tx, exportID)
-		view = exportView(j, d)
+		view = exportView(j, &d)
 		return err
 	})
 	if err != nil {
@@ -149,10 +156,7 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, id Identity) 
 			return err
 		}
 		d, err := jobs.GetExportDetails(r.Context(), tx, exportID)
-		view = exportView(j, d)
-		if err == nil && d.ObjectKey != nil {
-			view.FileURL = nil // the bucket's address is ours; the caller gets a download URL
-		}
+		view = exportView(j, &d)
 		return err
 	})
 	if errors.Is(err, jobs.ErrNotFound) {
@@ -203,9 +207,7 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request, id Identity
 		out.NextCursor = base64.RawURLEncoding.EncodeToString(list[limit-1].ID[:])
 	}
 	for _, j := range list {
-		v := exportView(j, jobs.ExportDetails{})
-		v.FileURL = nil
-		out.Exports = append(out.Exports, v)
+		out.Exports = append(out.Exports, exportView(j, nil))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
