@@ -18,7 +18,7 @@ type Match struct {
 
 // FindLive returns the tenant's live contacts whose match key is in keys
 // (through the partial unique index: its predicate is repeated so the
-// planner can use it),
+// planner can use it; see PreferIndexes),
 // keyed by match key. With lock, the rows are locked FOR UPDATE in id order,
 // so that transactions touching overlapping contacts queue rather than
 // deadlock.
@@ -29,10 +29,6 @@ func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string,
 	if lock {
 		q += ` FOR UPDATE`
 	}
-	if err := indexScansOnly(ctx, tx, true); err != nil {
-		return nil, err
-	}
-	defer indexScansOnly(ctx, tx, false)
 	rows, err := tx.Query(ctx, q, tenantID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("find contacts: %w", err)
@@ -149,15 +145,9 @@ func Update(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, rows []Ro
 		}
 		ids[i], next[i], prevs[i] = rows[i].ID.String(), string(b), string(prev[i].Snapshot)
 	}
-	if err := indexScansOnly(ctx, tx, true); err != nil {
-		return err
-	}
 	tag, err := tx.Exec(ctx, updateSQL, ids, next, prevs, jobID)
 	if err != nil {
 		return fmt.Errorf("update contacts: %w", err)
-	}
-	if err := indexScansOnly(ctx, tx, false); err != nil {
-		return err
 	}
 	if int(tag.RowsAffected()) != len(rows) {
 		// The rows were locked; only a bug can get here.
@@ -186,19 +176,15 @@ func RecordSkipped(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, matches []Ma
 	return nil
 }
 
-// indexScansOnly turns sequential scans off (or back on) for the rest of the
-// transaction. Right after a large import the planner's statistics say the
-// contacts table is tiny; it then scans it whole for every one of thousands
-// of rows, and a 5,000-row chunk runs past the statement timeout. These
-// statements always reach contacts by key, so an index is always right.
-// set_config(…, true) is transaction-local: nothing pins an RDS Proxy
-// connection.
-func indexScansOnly(ctx context.Context, tx pgx.Tx, on bool) error {
-	v := "on"
-	if on {
-		v = "off"
-	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('enable_seqscan', $1, true)`, v); err != nil {
+// PreferIndexes turns sequential scans off for the rest of the transaction.
+// Call it at the start of a transaction that writes an import's chunk: right
+// after a large import the planner's statistics say the contacts table is
+// tiny, and it then scans it whole for each of thousands of keys, past the
+// statement timeout at 5,000 rows. These statements always reach contacts by
+// key or id, so an index is always right. set_config(…, true) is
+// transaction-local: nothing pins an RDS Proxy connection.
+func PreferIndexes(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT set_config('enable_seqscan', 'off', true)`); err != nil {
 		return fmt.Errorf("planner setting: %w", err)
 	}
 	return nil

@@ -146,6 +146,9 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 		return res, fmt.Errorf("apply chunk to a %s job: %w", job.Status, jobs.ErrWrongState)
 	}
 	opts := &job.ImportOptions
+	if err := contacts.PreferIndexes(ctx, tx); err != nil {
+		return res, err
+	}
 
 	var valid []*partRow
 	var rowErrors []mapping.RowError
