@@ -285,14 +285,14 @@ func TestRedriveAfterChunkFailsForGood(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	j, err := e.api.Wait(wctx, j.ID.String(), 50*time.Millisecond, func(j client.Job) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The job was failed before the redrive; wait for the redriven run to finish it.
+	// The job was failed before the redrive (a final status, so client.Wait
+	// would return at once): wait for the redriven run to complete it.
 	for j.Status != jobs.StatusCompleted && wctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
-		j, _ = e.api.GetImport(ctx, j.ID.String())
+		var err error
+		if j, err = e.api.GetImport(ctx, j.ID.String()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got := counts(j); got != "completed total=7 created=5 updated=0 skipped=1 errors=1 processed=7" {
 		t.Fatalf("job after redrive: %s", got)

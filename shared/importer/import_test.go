@@ -165,6 +165,10 @@ func TestPrepareIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The upload is gone: a second prepare must not need it.
+	if err := e.deps.Store.Delete(ctx, importer.UploadKey(e.tenant, job, "a.csv")); err != nil {
+		t.Fatal(err)
+	}
 	second, err := importer.Prepare(ctx, e.deps, e.tenant, job)
 	if err != nil {
 		t.Fatal(err)
