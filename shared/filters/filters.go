@@ -81,7 +81,7 @@ func Parse(raw []byte) (Filter, error) {
 		if !ops[c.Op] {
 			return f, &Error{fmt.Sprintf("where[%d]: unknown operator %q; use eq, neq, contains, starts_with, empty, not_empty", i, c.Op)}
 		}
-		if _, err := column(c.Field); err != nil {
+		if _, _, err := column(c.Field); err != nil {
 			return f, &Error{fmt.Sprintf("where[%d]: %v", i, err)}
 		}
 		if (c.Op == "empty" || c.Op == "not_empty") && c.Value != "" {
@@ -123,20 +123,20 @@ func decodeKey(k string, v json.RawMessage, f *Filter) error {
 	return nil
 }
 
-// column returns the SQL expression for a where field: a standard column
-// from the fixed list, or a custom field read by a parameter-free accessor
-// whose name was checked against a strict pattern.
-func column(field string) (string, error) {
+// column resolves a where field: a standard column from the fixed list
+// (its SQL), or a custom field (its name, checked against a strict pattern,
+// which SQL binds as a parameter).
+func column(field string) (sql, custom string, err error) {
 	if f, ok := contacts.FieldByName(field); ok {
-		return "c." + f.Name(), nil
+		return "c." + f.Name(), "", nil
 	}
 	if name, ok := strings.CutPrefix(field, "custom."); ok {
 		if !customName.MatchString(name) {
-			return "", fmt.Errorf("custom field name %q is not valid", name)
+			return "", "", fmt.Errorf("custom field name %q is not valid", name)
 		}
-		return "", nil // bound as a parameter by SQL
+		return "", name, nil
 	}
-	return "", fmt.Errorf("unknown field %q; use a contact field or custom.<name>", field)
+	return "", "", fmt.Errorf("unknown field %q; use a contact field or custom.<name>", field)
 }
 
 // SQL compiles the filter to a WHERE condition over contacts aliased c,
@@ -172,9 +172,9 @@ func (f Filter) SQL(offset int) (string, []any) {
 		conds = append(conds, "c.workspace_id = "+arg(f.WorkspaceID.String())+"::uuid")
 	}
 	for _, w := range f.Where {
-		col, _ := column(w.Field)
-		if col == "" {
-			col = "(c.custom_fields ->> " + arg(strings.TrimPrefix(w.Field, "custom.")) + "::text)"
+		col, custom, _ := column(w.Field)
+		if custom != "" {
+			col = "(c.custom_fields ->> " + arg(custom) + "::text)"
 		}
 		switch w.Op {
 		case "eq":
