@@ -16,6 +16,8 @@ FUNCTIONS = api import-trigger import-prepare import-chunk import-finalize impor
 # make bench ROWS=1000000: figures beside their baselines, a table and a JSON line.
 ROWS ?= 100000
 RSS_ROWS ?= 100000,1000000
+# ONLY=import,update: some steps only (see go run ./bench -h)
+ONLY ?=
 
 ## test: lint, then every test against a real PostgreSQL and the local stack
 test: lint pg
@@ -47,7 +49,7 @@ cfn-lint:
 
 ## bench: speed and memory against the machine's own bulk paths (never part of make test)
 bench: pg
-	$(WITHPG) $(GO) run ./bench -rows $(ROWS) -rss-rows $(RSS_ROWS)
+	$(WITHPG) $(GO) run ./bench -rows $(ROWS) -rss-rows $(RSS_ROWS) -only '$(ONLY)'
 
 ## pg: install PostgreSQL server binaries if they are needed and missing
 pg:

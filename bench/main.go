@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -57,6 +58,9 @@ func (r *report) add(f Figure) {
 		status = fmt.Sprintf("%s %.2f×", status, f.Target)
 	}
 	fmt.Fprintf(os.Stderr, "· %-44s %12.0f %-10s vs %-34s %12.0f  ratio %.2f  %s\n", f.Name, f.Value, f.Unit, f.Baseline, f.BaseVal, f.Ratio, status)
+	if f.Note != "" {
+		fmt.Fprintf(os.Stderr, "    %s\n", f.Note)
+	}
 }
 
 func round(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
@@ -73,11 +77,24 @@ func main() {
 	rows := flag.Int("rows", 100_000, "contacts per import and export")
 	rssRows := flag.String("rss-rows", "100000,1000000", "row counts of the memory figures")
 	root := flag.String("root", ".", "the project directory")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the local stack and its Lambdas) to this file")
+	only := flag.String("only", "", "run only these steps (comma-separated): import, update, chunks, export, rollback, memory; update needs import, rollback needs update")
 	flag.Parse()
 	ctx := context.Background()
 	if os.Getenv("DATABASE_URL") == "" {
 		fmt.Fprintln(os.Stderr, "bench: DATABASE_URL is not set; run `make bench`")
 		os.Exit(2)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	r := &report{Rows: *rows, CPUs: runtime.NumCPU()}
 	b, err := newBench(ctx, *root, *rows)
@@ -86,16 +103,27 @@ func main() {
 		os.Exit(1)
 	}
 	defer b.close()
-	steps := []func(context.Context, *report) error{b.importNew, b.importUpdate, b.chunkSizes, b.exports, b.rollback}
-	for _, step := range steps {
-		if err := step(ctx, r); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+	steps := []struct {
+		name string
+		run  func(context.Context, *report) error
+	}{
+		{"import", b.importNew}, {"update", b.importUpdate}, {"chunks", b.chunkSizes}, {"export", b.exports},
+		{"rollback", b.rollback}, {"memory", func(ctx context.Context, r *report) error { return b.memory(ctx, r, *rssRows) }},
+	}
+	selected := map[string]bool{}
+	for _, name := range strings.Split(*only, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			selected[name] = true
 		}
 	}
-	if err := b.memory(ctx, r, *rssRows); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	for _, step := range steps {
+		if len(selected) > 0 && !selected[step.name] {
+			continue
+		}
+		if err := step.run(ctx, r); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", step.name, err)
+			os.Exit(1)
+		}
 	}
 	printTable(r)
 	out, _ := json.Marshal(r)

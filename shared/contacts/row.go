@@ -56,12 +56,16 @@ func (r *Row) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes the row in the shape jsonb_populate_recordset(NULL::contacts, …)
-// reads. Empty timestamps are left out (the SQL supplies now()). It appends
+// MarshalJSON writes the row as to_jsonb(contacts.*) does: with its
+// timestamps set (as PostgreSQL prints them), it is the row's snapshot, equal
+// as jsonb to what to_jsonb gives. Empty timestamps are left out. It appends
 // by hand: a chunk marshals thousands of rows, and a map per row through
 // encoding/json was a large share of the chunk's time.
 func (r Row) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 384)
+	return r.appendJSON(make([]byte, 0, 384)), nil
+}
+
+func (r *Row) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":"`...)
 	b = append(b, r.ID.String()...)
 	b = append(b, `","tenant_id":"`...)
@@ -89,21 +93,8 @@ func (r Row) MarshalJSON() ([]byte, error) {
 		}
 		b = appendJSONString(b, t)
 	}
-	b = append(b, `],"custom_fields":{`...)
-	keys := make([]string, 0, len(r.Custom))
-	for k := range r.Custom {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = append(b, r.Custom[k]...)
-	}
-	b = append(b, '}')
+	b = append(b, `],"custom_fields":`...)
+	b = r.appendCustom(b)
 	if r.CreatedAt != "" {
 		b = append(b, `,"created_at":`...)
 		b = appendJSONString(b, r.CreatedAt)
@@ -118,7 +109,26 @@ func (r Row) MarshalJSON() ([]byte, error) {
 	} else {
 		b = appendJSONString(b, *r.DeletedAt)
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
+}
+
+// appendCustom appends the custom fields as a JSON object, keys sorted.
+func (r *Row) appendCustom(b []byte) []byte {
+	b = append(b, '{')
+	keys := make([]string, 0, len(r.Custom))
+	for k := range r.Custom {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = append(b, r.Custom[k]...)
+	}
+	return append(b, '}')
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and

@@ -146,7 +146,8 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 		return res, fmt.Errorf("apply chunk to a %s job: %w", job.Status, jobs.ErrWrongState)
 	}
 	opts := &job.ImportOptions
-	if err := contacts.PreferIndexes(ctx, tx); err != nil {
+	w, err := contacts.Begin(ctx, tx, c.JobID)
+	if err != nil {
 		return res, err
 	}
 
@@ -167,7 +168,7 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 		}
 	}
 
-	outcomes, err := applyRows(ctx, tx, c, opts, valid)
+	outcomes, err := applyRows(ctx, tx, w, c, opts, valid)
 	if err != nil {
 		return res, err
 	}
@@ -198,7 +199,7 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 
 // applyRows writes the valid rows and counts their outcomes. Keys are unique
 // within the chunk (prepare made them so).
-func applyRows(ctx context.Context, tx pgx.Tx, c Chunk, opts *jobs.Options, valid []*partRow) (map[outcome]int, error) {
+func applyRows(ctx context.Context, tx pgx.Tx, w *contacts.Writer, c Chunk, opts *jobs.Options, valid []*partRow) (map[outcome]int, error) {
 	counts := map[outcome]int{}
 	pending := valid
 	for round := 0; len(pending) > 0; round++ {
@@ -248,21 +249,21 @@ func applyRows(ctx context.Context, tx pgx.Tx, c Chunk, opts *jobs.Options, vali
 			counts[created] += len(creates)
 			return counts, nil
 		}
-		if err := contacts.Update(ctx, tx, c.TenantID, c.JobID, updates, updatePrev); err != nil {
+		if err := w.Update(ctx, updates, updatePrev); err != nil {
 			return nil, err
 		}
-		if err := contacts.RecordSkipped(ctx, tx, c.JobID, skips); err != nil {
+		if err := w.Skip(ctx, skips); err != nil {
 			return nil, err
 		}
-		inserted, err := contacts.InsertNew(ctx, tx, c.JobID, creates)
+		inserted, err := w.Insert(ctx, c.TenantID, creates)
 		if err != nil {
 			return nil, err
 		}
 		// Keys another transaction created meanwhile are matches now: go round
 		// again for them.
 		pending = pending[:0:0]
-		for _, r := range createRows {
-			if inserted[r.Input.Key()] {
+		for i, r := range createRows {
+			if inserted[creates[i].ID] {
 				counts[created]++
 			} else {
 				pending = append(pending, r)

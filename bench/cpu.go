@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cpuSample is the CPU time used so far by the processes that do an
+// import's work: PostgreSQL's (every process named postgres), the S3
+// server's and this one (the local stack's Lambdas, state machine runner
+// and API run in it). A process that exits between two samples is not
+// counted: the stack's pools keep their connections.
+type cpuSample map[string]time.Duration
+
+// clockTicks is USER_HZ, 100 on Linux.
+const clockTicks = 100
+
+func sampleCPU() cpuSample {
+	s := cpuSample{}
+	self := os.Getpid()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state … utime stime: fields 14 and 15, counted after the
+		// closing parenthesis, as comm may hold spaces.
+		open, end := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm := string(b[open+1 : end])
+		fields := strings.Fields(string(b[end+1:]))
+		if len(fields) < 13 {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:open])))
+		var who string
+		switch {
+		case pid == self:
+			who = "portage"
+		case comm == "postgres":
+			who = "postgres"
+			if os.Getenv("BENCH_CPU_DETAIL") != "" {
+				cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				who = "pg:" + strings.Fields(strings.ReplaceAll(string(cl), "\x00", " ") + " x x")[1]
+			}
+		case strings.HasPrefix(comm, "versitygw"):
+			who = "s3"
+		default:
+			continue
+		}
+		utime, _ := strconv.ParseInt(fields[11], 10, 64)
+		stime, _ := strconv.ParseInt(fields[12], 10, 64)
+		s[who] += time.Duration(utime+stime) * time.Second / clockTicks
+	}
+	return s
+}
+
+// since describes the CPU time each part used after s was sampled.
+func (s cpuSample) since() string {
+	now := sampleCPU()
+	var parts []string
+	for _, who := range []string{"postgres", "portage", "s3"} {
+		parts = append(parts, fmt.Sprintf("%s %.1fs", who, (now[who]-s[who]).Seconds()))
+	}
+	for who, d := range now {
+		if strings.HasPrefix(who, "pg:") {
+			parts = append(parts, fmt.Sprintf("%s %.1fs", who, (d-s[who]).Seconds()))
+		}
+	}
+	return "CPU " + strings.Join(parts, ", ")
+}
