@@ -39,30 +39,27 @@ func copyExpr(field string) (string, bool) {
 	case "tags":
 		return "array_to_string(c.tags, ', ')", true
 	case "created_at", "updated_at":
-		return `to_json(c.` + field + `) #>> '{}'`, true // ISO 8601, faster than to_char
+		return `to_jsonb(c.` + field + `) #>> '{}'`, true // ISO 8601: faster than to_char, and to_json's text is parsed again
 	}
 	return "", false
 }
 
-// neutralizeSQL is Neutralize in SQL. The cheap first-character test
-// (ascii() reads the first character without copying) comes first: the
-// regular expression runs only for the rare values it lets by.
-func neutralizeSQL(expr string) string {
-	return fmt.Sprintf(`CASE WHEN ascii(%[1]s) IN (61, 43, 45, 64, 9, 13) THEN
-		CASE WHEN %[1]s ~ '^[+-][0-9]+(\.[0-9]+)?$' THEN %[1]s ELSE '''' || %[1]s END ELSE %[1]s END`, expr)
-}
-
 // copyCSV writes the export with COPY, the fastest way out of PostgreSQL,
-// formula-safe in SQL when asked, with the BOM and CRLF line ends of the
-// other path. It returns the rows written.
+// with the BOM and CRLF line ends of the other path, and formula-safe when
+// asked: the stream is rewritten on its way out (csvRewriter), which costs
+// far less than a CASE per value in the query. It returns the rows written.
 func copyCSV(ctx context.Context, tx pgx.Tx, fields []string, formulaSafe bool, out io.Writer) (int, error) {
 	cols := make([]string, len(fields))
+	var neutralize []bool
+	if formulaSafe {
+		neutralize = make([]bool, len(fields))
+	}
 	for i, f := range fields {
 		expr, _ := copyExpr(f)
-		if formulaSafe && f != "id" && f != "workspace_id" && f != "created_at" && f != "updated_at" {
-			expr = neutralizeSQL(expr)
-		}
 		cols[i] = expr + ` AS "` + f + `"`
+		if formulaSafe {
+			neutralize[i] = f != "id" && f != "workspace_id" && f != "created_at" && f != "updated_at"
+		}
 	}
 	q := `COPY (SELECT ` + strings.Join(cols, ", ") + ` FROM contacts c
 		WHERE c.tenant_id = portage_current_tenant() AND c.deleted_at IS NULL ORDER BY c.id)
@@ -70,30 +67,84 @@ func copyCSV(ctx context.Context, tx pgx.Tx, fields []string, formulaSafe bool, 
 	if _, err := io.WriteString(out, "\uFEFF"); err != nil {
 		return 0, err
 	}
-	crlf := &crlfWriter{w: out}
-	tag, err := tx.Conn().PgConn().CopyTo(ctx, crlf, q)
+	rw := &csvRewriter{w: out, neutralize: neutralize, header: true, fieldStart: true}
+	tag, err := tx.Conn().PgConn().CopyTo(ctx, rw, q)
 	if err != nil {
 		return 0, fmt.Errorf("copy contacts: %w", err)
+	}
+	if err := rw.flush(); err != nil {
+		return 0, err
 	}
 	return int(tag.RowsAffected()), nil
 }
 
-// crlfWriter turns the record-ending LFs of a CSV stream into CRLF, leaving
-// line breaks inside quoted values as they are.
-type crlfWriter struct {
-	w      io.Writer
-	quoted bool
-	buf    []byte
+// csvRewriter rewrites COPY's CSV stream as it passes: record-ending LFs
+// become CRLF (line breaks inside quoted values stay as they are), and
+// values of the columns marked in neutralize that a spreadsheet would run
+// as a formula get a leading quote, as Neutralize does. COPY quotes a value
+// only when it holds a quote, comma or line break, so an unquoted value
+// starting with + or - is held back until its end shows whether it is a
+// plain number.
+type csvRewriter struct {
+	w          io.Writer
+	neutralize []bool
+	buf        []byte
+
+	header     bool // in the header record: names, never neutralized
+	quoted     bool // inside a quoted value
+	fieldStart bool // the next byte starts a value
+	firstInQ   bool // the next byte is the first inside a value's quotes
+	col        int
+	held       []byte // an unquoted value starting with + or -, so far
+	holding    bool
 }
 
-func (c *crlfWriter) Write(p []byte) (int, error) {
+func (c *csvRewriter) Write(p []byte) (int, error) {
 	c.buf = c.buf[:0]
 	for _, b := range p {
-		switch {
-		case b == '"':
-			c.quoted = !c.quoted
-		case b == '\n' && !c.quoted:
+		if c.holding {
+			if b != ',' && b != '\n' {
+				c.held = append(c.held, b)
+				continue
+			}
+			c.releaseHeld()
+		}
+		if c.quoted {
+			if c.firstInQ {
+				c.firstInQ = false
+				if isFormulaStart(b) {
+					c.buf = append(c.buf, '\'')
+				}
+			}
+			if b == '"' {
+				c.quoted = false // a doubled quote turns it straight back on
+			}
+			c.buf = append(c.buf, b)
+			continue
+		}
+		if c.fieldStart {
+			c.fieldStart = false
+			if c.col < len(c.neutralize) && c.neutralize[c.col] && !c.header {
+				switch {
+				case b == '"':
+					c.firstInQ = true
+				case b == '+' || b == '-':
+					c.holding, c.held = true, append(c.held[:0], b)
+					continue
+				case isFormulaStart(b):
+					c.buf = append(c.buf, '\'')
+				}
+			}
+		}
+		switch b {
+		case '"':
+			c.quoted = true
+		case ',':
+			c.col++
+			c.fieldStart = true
+		case '\n':
 			c.buf = append(c.buf, '\r')
+			c.col, c.fieldStart, c.header = 0, true, false
 		}
 		c.buf = append(c.buf, b)
 	}
@@ -101,4 +152,29 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// releaseHeld writes the held value, neutralized unless a plain number.
+func (c *csvRewriter) releaseHeld() {
+	if !plainNumber(string(c.held)) {
+		c.buf = append(c.buf, '\'')
+	}
+	c.buf = append(c.buf, c.held...)
+	c.holding = false
+}
+
+// flush writes a value still held at the end of the stream (COPY ends every
+// record with a line break, so there is none in practice).
+func (c *csvRewriter) flush() error {
+	if !c.holding {
+		return nil
+	}
+	c.buf = c.buf[:0]
+	c.releaseHeld()
+	_, err := c.w.Write(c.buf)
+	return err
+}
+
+func isFormulaStart(b byte) bool {
+	return b == '=' || b == '+' || b == '-' || b == '@' || b == '\t' || b == '\r'
 }

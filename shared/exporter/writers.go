@@ -57,7 +57,7 @@ func newWriter(format string, w io.Writer, formulaSafe bool, tempDir string) (wr
 	case "csv":
 		// Records end in CRLF; line breaks inside values stay as they are
 		// (encoding/csv's UseCRLF would rewrite them too).
-		return &csvWriter{w: csv.NewWriter(&crlfWriter{w: w}), out: w, safe: formulaSafe}, nil
+		return &csvWriter{w: csv.NewWriter(&csvRewriter{w: w, fieldStart: true}), out: w, safe: formulaSafe}, nil
 	case "json":
 		return &jsonWriter{w: bufio.NewWriterSize(w, 64<<10)}, nil
 	case "xlsx":

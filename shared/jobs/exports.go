@@ -138,8 +138,8 @@ func ListExports(ctx context.Context, tx pgx.Tx, limit int, before uuid.UUID) ([
 }
 
 // StartExport moves a pending (or retried processing) export to processing
-// with its total.
-func StartExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, total int) error {
+// with its total, or none (nil) when it is only known at the end.
+func StartExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, total *int) error {
 	tag, err := tx.Exec(ctx, `UPDATE export_jobs SET status = 'processing', total_contacts = $2, processed_contacts = 0,
 		started_at = coalesce(started_at, now() AT TIME ZONE 'UTC') WHERE id = $1 AND status IN ('pending', 'processing')`, id, total)
 	if err != nil {
@@ -160,7 +160,7 @@ func ExportProgress(ctx context.Context, tx pgx.Tx, id uuid.UUID, processed int)
 // CompleteExport records the file: completed now, expiring ExportLife later.
 func CompleteExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, fileURL, key string, size int64, processed int) error {
 	if _, err := tx.Exec(ctx, `UPDATE export_jobs SET status = 'completed', file_url = $2, file_size = $3,
-		processed_contacts = $4, completed_at = now() AT TIME ZONE 'UTC',
+		processed_contacts = $4, total_contacts = coalesce(total_contacts, $4), completed_at = now() AT TIME ZONE 'UTC',
 		expires_at = (now() AT TIME ZONE 'UTC') + $5::interval WHERE id = $1`,
 		id, fileURL, size, processed, fmt.Sprintf("%d seconds", int(ExportLife.Seconds()))); err != nil {
 		return fmt.Errorf("complete export %s: %w", id, err)
