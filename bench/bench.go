@@ -56,6 +56,11 @@ func newBench(ctx context.Context, root string, rows int) (*bench, error) {
 		return nil, err
 	}
 	b.api = &client.Client{BaseURL: st.APIURL, Token: token}
+	// The API creates a token's tenant on its first request; steps that
+	// skip the API need it first.
+	if _, err := b.admin.Exec(ctx, `INSERT INTO tenants (id, name) VALUES ($1, 'bench') ON CONFLICT DO NOTHING`, b.tenant); err != nil {
+		return nil, err
+	}
 	if b.dir, err = os.MkdirTemp("", "portage-bench-"); err != nil {
 		return nil, err
 	}
@@ -257,6 +262,9 @@ func (b *bench) importUpdate(ctx context.Context, r *report) error {
 // chunkSizes runs prepare and the chunk step alone, sequentially, for
 // several chunk sizes: where the time goes.
 func (b *bench) chunkSizes(ctx context.Context, r *report) error {
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
 	n := min(b.rows, 100_000)
 	store := objstore.Dir(filepath.Join(b.dir, "store"))
 	for i, size := range []int{1000, 5000, 20000} {

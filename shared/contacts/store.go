@@ -40,7 +40,7 @@ var liveColumns = func() string {
 // are locked FOR UPDATE in id order, so that transactions touching
 // overlapping contacts queue rather than deadlock.
 func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string, lock bool) (map[string]Match, error) {
-	q := `SELECT ` + liveColumns + ` FROM contacts c
+	q := `SELECT lower(btrim(c.email)), ` + liveColumns + ` FROM contacts c
 		WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND lower(btrim(c.email)) = ANY($2)
 		ORDER BY c.id`
 	if lock {
@@ -53,11 +53,12 @@ func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string,
 	defer rows.Close()
 	out := make(map[string]Match, len(keys))
 	for rows.Next() {
-		m, err := scanRow(rows)
+		var key string
+		m, err := scanRow(rows, &key)
 		if err != nil {
 			return nil, fmt.Errorf("find contacts: %w", err)
 		}
-		out[strings.ToLower(strings.TrimSpace(m.Row.Value(Email)))] = m
+		out[key] = m
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find contacts: %w", err)
@@ -65,11 +66,13 @@ func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string,
 	return out, nil
 }
 
-func scanRow(rows pgx.Rows) (Match, error) {
+// scanRow reads a row of liveColumns, after the columns in first, and
+// builds its snapshot.
+func scanRow(rows pgx.Rows, first ...any) (Match, error) {
 	var m Match
 	r := &m.Row
 	var custom string
-	dst := []any{&r.ID, &r.TenantID, &r.WorkspaceID}
+	dst := append(first, &r.ID, &r.TenantID, &r.WorkspaceID)
 	for f := Field(0); f < NumFields; f++ {
 		dst = append(dst, &r.Values[f])
 	}
@@ -176,7 +179,10 @@ func (a *columnArrays) add(r *Row) error {
 }
 
 // arrayBuilder appends the elements of a one-dimensional array literal.
-type arrayBuilder struct{ b strings.Builder }
+type arrayBuilder struct {
+	b      strings.Builder
+	closed bool
+}
 
 func (a *arrayBuilder) sep() {
 	if a.b.Len() == 0 {
@@ -213,11 +219,17 @@ func (a *arrayBuilder) add(s string) {
 	a.b.WriteByte('"')
 }
 
+// String closes the literal and returns it, without a copy; the builder
+// takes no more elements.
 func (a *arrayBuilder) String() string {
 	if a.b.Len() == 0 {
 		return "{}"
 	}
-	return a.b.String() + "}"
+	if !a.closed {
+		a.b.WriteByte('}')
+		a.closed = true
+	}
+	return a.b.String()
 }
 
 // arrayLiteral writes tags as a PostgreSQL text[] literal.
