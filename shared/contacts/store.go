@@ -281,35 +281,33 @@ func selectFields(fs []Field) string {
 	return strings.Join(sel, ", ")
 }
 
+// insertContacts inserts the columnArrays' rows for tenant $4, timestamped
+// with the transaction's now().
+var insertContacts = `
+	INSERT INTO contacts (id, tenant_id, workspace_id, ` + strings.ReplaceAll(selectFields(allFields), "x.", "") + `, tags, custom_fields, created_at, updated_at)
+	SELECT x.id, $4, x.workspace_id, ` + selectFields(allFields) + `, x.tags::text[], x.custom_fields::jsonb, now(), now()
+	FROM unnest(` + unnestParams(5) + `) AS x(` + unnestColumns() + `)`
+
+// insertEvents records a "created" event for each of the rows.
+const insertEvents = `
+INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_data, new_data, created_at)
+SELECT e.id, $1, e.contact_id, 'created', NULL, e.data::jsonb, now() AT TIME ZONE 'UTC'
+FROM unnest($2::uuid[], $5::uuid[], string_to_array($3, E'\n')) AS e(id, contact_id, data)`
+
 // insertSQL creates contacts and a "created" event for each, in one
 // statement: the fast path, for keys nobody else holds. A key that a
 // concurrent transaction took meanwhile fails it (unique violation).
 // $1 job, $2 event ids, $3 snapshots (one a line), $4 tenant, $5… the
 // columnArrays.
-var insertSQL = `
-WITH ins AS (
-	INSERT INTO contacts (id, tenant_id, workspace_id, ` + strings.ReplaceAll(selectFields(allFields), "x.", "") + `, tags, custom_fields, created_at, updated_at)
-	SELECT x.id, $4, x.workspace_id, ` + selectFields(allFields) + `, x.tags::text[], x.custom_fields::jsonb, now(), now()
-	FROM unnest(` + unnestParams(5) + `) AS x(` + unnestColumns() + `)
-)
-INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_data, new_data, created_at)
-SELECT e.id, $1, e.contact_id, 'created', NULL, e.data::jsonb, now() AT TIME ZONE 'UTC'
-FROM unnest($2::uuid[], $5::uuid[], string_to_array($3, E'\n')) AS e(id, contact_id, data)`
+var insertSQL = `WITH ins AS (` + insertContacts + `)` + insertEvents
 
 // insertContendedSQL is insertSQL for when keys are contended: rows whose
 // key another transaction holds are left out (ON CONFLICT DO NOTHING), with
 // their events, and the ids inserted are returned.
-var insertContendedSQL = `
-WITH ins AS (
-	INSERT INTO contacts (id, tenant_id, workspace_id, ` + strings.ReplaceAll(selectFields(allFields), "x.", "") + `, tags, custom_fields, created_at, updated_at)
-	SELECT x.id, $4, x.workspace_id, ` + selectFields(allFields) + `, x.tags::text[], x.custom_fields::jsonb, now(), now()
-	FROM unnest(` + unnestParams(5) + `) AS x(` + unnestColumns() + `)
+var insertContendedSQL = `WITH ins AS (` + insertContacts + `
 	ON CONFLICT (tenant_id, lower(btrim(email))) WHERE deleted_at IS NULL AND email IS NOT NULL DO NOTHING
 	RETURNING contacts.id
-)
-INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_data, new_data, created_at)
-SELECT e.id, $1, e.contact_id, 'created', NULL, e.data::jsonb, now() AT TIME ZONE 'UTC'
-FROM unnest($2::uuid[], $5::uuid[], string_to_array($3, E'\n')) AS e(id, contact_id, data)
+)` + insertEvents + `
 WHERE e.contact_id IN (SELECT id FROM ins)
 RETURNING contact_id`
 
