@@ -18,6 +18,8 @@ ROWS ?= 100000
 RSS_ROWS ?= 100000,1000000
 # ONLY=import,update: some steps only (see go run ./bench -h)
 ONLY ?=
+# REPEAT: runs of each import and export figure, each beside its baseline (median reported)
+REPEAT ?= 3
 
 ## test: lint, then every test against a real PostgreSQL and the local stack
 test: lint pg
@@ -49,7 +51,7 @@ cfn-lint:
 
 ## bench: speed and memory against the machine's own bulk paths (never part of make test)
 bench: pg
-	$(WITHPG) $(GO) run ./bench -rows $(ROWS) -rss-rows $(RSS_ROWS) -only '$(ONLY)'
+	$(WITHPG) $(GO) run ./bench -rows $(ROWS) -rss-rows $(RSS_ROWS) -only '$(ONLY)' -repeat $(REPEAT)
 
 ## pg: install PostgreSQL server binaries if they are needed and missing
 pg:

@@ -4,7 +4,10 @@
 // INSERT … SELECT) and a naive row-per-round-trip loader, update imports
 // against a bulk INSERT … ON CONFLICT, the chunk step per chunk size,
 // exports against COPY … TO STDOUT, peak memory of prepare, a chunk worker
-// and an export in child processes, and rollback.
+// and an export in child processes, and rollback. Import and export
+// figures are taken -repeat times (3), each run beside its own baseline, and
+// the medians are reported: this machine's CPUs are shared, and one run
+// moves by a fifth either way.
 //
 //	go run ./local/withpg go run ./bench -rows 100000
 //
@@ -77,6 +80,9 @@ func main() {
 	rows := flag.Int("rows", 100_000, "contacts per import and export")
 	rssRows := flag.String("rss-rows", "100000,1000000", "row counts of the memory figures")
 	root := flag.String("root", ".", "the project directory")
+	repeat := flag.Int("repeat", 3, "runs of each import and export figure, each beside its baseline; the median is reported")
+	concurrency := flag.Int("concurrency", 4, "chunk Lambdas at once in end-to-end imports (the Map's MaxConcurrency)")
+	chunkRows := flag.Int("chunk-rows", 5000, "file rows a chunk in end-to-end imports")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the local stack and its Lambdas) to this file")
 	only := flag.String("only", "", "run only these steps (comma-separated): import, update, chunks, export, rollback, memory; update needs import, rollback needs update")
 	flag.Parse()
@@ -97,7 +103,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	r := &report{Rows: *rows, CPUs: runtime.NumCPU()}
-	b, err := newBench(ctx, *root, *rows)
+	b, err := newBench(ctx, *root, *rows, *repeat, *concurrency, *chunkRows)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -1,11 +1,13 @@
 package exporter
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/portagehq/portage/shared/contacts"
@@ -48,7 +50,7 @@ func copyExpr(field string) (string, bool) {
 // with the BOM and CRLF line ends of the other path, and formula-safe when
 // asked: the stream is rewritten on its way out (csvRewriter), which costs
 // far less than a CASE per value in the query. It returns the rows written.
-func copyCSV(ctx context.Context, tx pgx.Tx, fields []string, formulaSafe bool, out io.Writer) (int, error) {
+func copyCSV(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, fields []string, formulaSafe bool, out io.Writer) (int, error) {
 	cols := make([]string, len(fields))
 	var neutralize []bool
 	if formulaSafe {
@@ -61,8 +63,11 @@ func copyCSV(ctx context.Context, tx pgx.Tx, fields []string, formulaSafe bool, 
 			neutralize[i] = f != "id" && f != "workspace_id" && f != "created_at" && f != "updated_at"
 		}
 	}
+	// The tenant is written into the query (COPY takes no parameters; a
+	// uuid.UUID prints only hex and dashes): against a constant, the planner
+	// checks row-level security's tenant once, not once a row.
 	q := `COPY (SELECT ` + strings.Join(cols, ", ") + ` FROM contacts c
-		WHERE c.tenant_id = portage_current_tenant() AND c.deleted_at IS NULL ORDER BY c.id)
+		WHERE c.tenant_id = '` + tenantID.String() + `'::uuid AND c.deleted_at IS NULL ORDER BY c.id)
 		TO STDOUT WITH (FORMAT csv, HEADER true)`
 	if _, err := io.WriteString(out, "\uFEFF"); err != nil {
 		return 0, err
@@ -100,26 +105,38 @@ type csvRewriter struct {
 }
 
 func (c *csvRewriter) Write(p []byte) (int, error) {
-	c.buf = c.buf[:0]
-	for _, b := range p {
+	// Bytes are copied in spans: p[start:i] is what is still to be copied
+	// when a byte has to be inserted (a quote, a CR) or a value held.
+	out := c.buf[:0]
+	start := 0
+	for i := 0; i < len(p); i++ {
+		b := p[i]
 		if c.holding {
 			if b != ',' && b != '\n' {
 				c.held = append(c.held, b)
+				start = i + 1
 				continue
 			}
-			c.releaseHeld()
+			out = c.releaseHeld(out)
 		}
 		if c.quoted {
 			if c.firstInQ {
 				c.firstInQ = false
 				if isFormulaStart(b) {
-					c.buf = append(c.buf, '\'')
+					out = append(append(out, p[start:i]...), '\'')
+					start = i
 				}
 			}
-			if b == '"' {
-				c.quoted = false // a doubled quote turns it straight back on
+			if b != '"' {
+				// Straight to the value's next quote.
+				if n := bytes.IndexByte(p[i+1:], '"'); n >= 0 {
+					i += n
+				} else {
+					i = len(p) - 1
+				}
+				continue
 			}
-			c.buf = append(c.buf, b)
+			c.quoted = false // a doubled quote turns it straight back on
 			continue
 		}
 		if c.fieldStart {
@@ -129,10 +146,13 @@ func (c *csvRewriter) Write(p []byte) (int, error) {
 				case b == '"':
 					c.firstInQ = true
 				case b == '+' || b == '-':
+					out = append(out, p[start:i]...)
 					c.holding, c.held = true, append(c.held[:0], b)
+					start = i + 1
 					continue
 				case isFormulaStart(b):
-					c.buf = append(c.buf, '\'')
+					out = append(append(out, p[start:i]...), '\'')
+					start = i
 				}
 			}
 		}
@@ -143,24 +163,27 @@ func (c *csvRewriter) Write(p []byte) (int, error) {
 			c.col++
 			c.fieldStart = true
 		case '\n':
-			c.buf = append(c.buf, '\r')
+			out = append(append(out, p[start:i]...), '\r')
+			start = i
 			c.col, c.fieldStart, c.header = 0, true, false
 		}
-		c.buf = append(c.buf, b)
 	}
-	if _, err := c.w.Write(c.buf); err != nil {
+	out = append(out, p[start:]...)
+	c.buf = out
+	if _, err := c.w.Write(out); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-// releaseHeld writes the held value, neutralized unless a plain number.
-func (c *csvRewriter) releaseHeld() {
+// releaseHeld appends the held value to out, neutralized unless a plain
+// number.
+func (c *csvRewriter) releaseHeld(out []byte) []byte {
 	if !plainNumber(string(c.held)) {
-		c.buf = append(c.buf, '\'')
+		out = append(out, '\'')
 	}
-	c.buf = append(c.buf, c.held...)
 	c.holding = false
+	return append(out, c.held...)
 }
 
 // flush writes a value still held at the end of the stream (COPY ends every
@@ -169,8 +192,7 @@ func (c *csvRewriter) flush() error {
 	if !c.holding {
 		return nil
 	}
-	c.buf = c.buf[:0]
-	c.releaseHeld()
+	c.buf = c.releaseHeld(c.buf[:0])
 	_, err := c.w.Write(c.buf)
 	return err
 }

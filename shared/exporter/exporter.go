@@ -169,7 +169,7 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 	var written int
 	var werr error
 	if viaCopy {
-		written, werr = copyCSV(ctx, tx, fields, det.FormulaSafe, counter)
+		written, werr = copyCSV(ctx, tx, tenantID, fields, det.FormulaSafe, counter)
 	} else {
 		written, werr = d.write(ctx, tx, job, fields, where, args, counter, det.FormulaSafe, tenantID)
 	}

@@ -58,9 +58,13 @@ var phoneExt = regexp.MustCompile(`(?i)\s*(?:ext\.?|extension|x|#)\s*(\d{1,6})$`
 // is kept as " ext. 123".
 func normalizePhone(v string) (string, string) {
 	ext := ""
-	if m := phoneExt.FindStringSubmatchIndex(v); m != nil {
-		ext = " ext. " + v[m[2]:m[3]]
-		v = v[:m[0]]
+	// Every extension marker the pattern knows holds an x or a #: most
+	// numbers have neither and skip the backtracking regexp.
+	if strings.ContainsAny(v, "xX#") {
+		if m := phoneExt.FindStringSubmatchIndex(v); m != nil {
+			ext = " ext. " + v[m[2]:m[3]]
+			v = v[:m[0]]
+		}
 	}
 	var b strings.Builder
 	for i, r := range strings.TrimSpace(v) {
