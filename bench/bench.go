@@ -260,7 +260,7 @@ func (b *bench) naive(ctx context.Context, path string, n int) (float64, error) 
 		}
 		_, err = conn.Exec(ctx, `INSERT INTO bench_naive (id, tenant_id, email, first_name, last_name, phone, company, job_title,
 			city, country, postal_code, tags) VALUES (gen_random_uuid(), $1, lower(btrim($2)), $3, $4, $5, $6, $7, $8, $9, $10, string_to_array($11, ','))
-			ON CONFLICT (tenant_id, lower(btrim(email))) WHERE deleted_at IS NULL AND email IS NOT NULL
+			ON CONFLICT (tenant_id, email_key) WHERE deleted_at IS NULL AND email IS NOT NULL
 			DO UPDATE SET first_name = EXCLUDED.first_name, updated_at = now()`,
 			tenant, rec[0], rec[1], rec[2], rec[3], rec[4], rec[5], rec[6], rec[7], rec[8], rec[9])
 		if err != nil {
@@ -286,7 +286,7 @@ func (b *bench) importUpdate(ctx context.Context, r *report) error {
 			return err
 		}
 		if _, err := b.admin.Exec(ctx, `INSERT INTO bench_contacts (`+bulkColumns+`) SELECT `+bulkSelect+`
-			ON CONFLICT (tenant_id, lower(btrim(email))) WHERE deleted_at IS NULL AND email IS NOT NULL DO UPDATE SET
+			ON CONFLICT (tenant_id, email_key) WHERE deleted_at IS NULL AND email IS NOT NULL DO UPDATE SET
 			first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, phone = EXCLUDED.phone, company = EXCLUDED.company,
 			job_title = EXCLUDED.job_title, city = EXCLUDED.city, country = EXCLUDED.country, postal_code = EXCLUDED.postal_code,
 			tags = EXCLUDED.tags, updated_at = now()`, b.updateTenant); err != nil {

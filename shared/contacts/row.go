@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Row is a contacts row as to_jsonb(contacts.*) writes it: the snapshot
-// kept in import_events. Timestamps stay the text PostgreSQL wrote, so a
+// Row is a contacts row as its Snapshot writes it: the snapshot kept in
+// import_events. Timestamps stay the text PostgreSQL wrote, so a
 // snapshot restores to the microsecond.
 type Row struct {
 	ID          uuid.UUID
@@ -25,7 +25,8 @@ type Row struct {
 	DeletedAt   *string
 }
 
-// UnmarshalJSON reads a to_jsonb(contacts.*) object.
+// UnmarshalJSON reads a snapshot (or a to_jsonb(contacts.*) object: the
+// derived email_key is ignored).
 func (r *Row) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -56,9 +57,8 @@ func (r *Row) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes the row as to_jsonb(contacts.*) does: with its
-// timestamps set (as PostgreSQL prints them), it is the row's snapshot, equal
-// as jsonb to what to_jsonb gives. Empty timestamps are left out. It appends
+// MarshalJSON writes the row as its Snapshot: with its timestamps set (as
+// PostgreSQL prints them), it is equal as jsonb to what Snapshot gives. Empty timestamps are left out. It appends
 // by hand: a chunk marshals thousands of rows, and a map per row through
 // encoding/json was a large share of the chunk's time.
 func (r Row) MarshalJSON() ([]byte, error) {

@@ -14,6 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
+// Snapshot is a contact's snapshot in SQL, for the contacts row c: every
+// column but email_key, which is derived from the email.
+const Snapshot = `(to_jsonb(c.*) - 'email_key')`
+
 // Match is a live contact found by its key, with the snapshot it had when
 // it was read (and locked).
 type Match struct {
@@ -23,7 +27,7 @@ type Match struct {
 
 // liveColumns reads a contact in the order scanRow expects. Timestamps come
 // as to_jsonb prints them, so that a snapshot built from the row in Go is
-// the very jsonb that to_jsonb(contacts.*) would give.
+// the very jsonb that Snapshot gives in SQL.
 var liveColumns = func() string {
 	cols := []string{"c.id", "c.tenant_id", "c.workspace_id"}
 	for f := Field(0); f < NumFields; f++ {
@@ -34,15 +38,17 @@ var liveColumns = func() string {
 	return strings.Join(cols, ", ")
 }()
 
-// FindLive returns the tenant's live contacts whose match key is in keys
-// (through the partial unique index: its predicate is repeated so the
-// planner can use it; see Begin), keyed by match key. With lock, the rows
-// are locked FOR UPDATE in id order, so that transactions touching
-// overlapping contacts queue rather than deadlock.
+// FindLive returns the tenant's live contacts whose match key is in keys,
+// keyed by match key. It reads them through the partial unique index on
+// email_key (its predicate is repeated so that the planner can use it; see
+// also Begin): under row-level security only leakproof equality on a
+// column can use an index, not lower(btrim(email)). With lock, the rows are
+// locked FOR UPDATE in key order, the index's, so that transactions
+// touching overlapping contacts queue rather than deadlock.
 func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string, lock bool) (map[string]Match, error) {
-	q := `SELECT lower(btrim(c.email)), ` + liveColumns + ` FROM contacts c
-		WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND lower(btrim(c.email)) = ANY($2)
-		ORDER BY c.id`
+	q := `SELECT c.email_key, ` + liveColumns + ` FROM contacts c
+		WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND c.email_key = ANY($2)
+		ORDER BY c.email_key`
 	if lock {
 		q += ` FOR UPDATE`
 	}
@@ -305,7 +311,7 @@ var insertSQL = `WITH ins AS (` + insertContacts + `)` + insertEvents
 // key another transaction holds are left out (ON CONFLICT DO NOTHING), with
 // their events, and the ids inserted are returned.
 var insertContendedSQL = `WITH ins AS (` + insertContacts + `
-	ON CONFLICT (tenant_id, lower(btrim(email))) WHERE deleted_at IS NULL AND email IS NOT NULL DO NOTHING
+	ON CONFLICT (tenant_id, email_key) WHERE deleted_at IS NULL AND email IS NOT NULL DO NOTHING
 	RETURNING contacts.id
 )` + insertEvents + `
 WHERE e.contact_id IN (SELECT id FROM ins)

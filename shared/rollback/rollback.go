@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/postgres"
 )
@@ -147,7 +148,7 @@ func batchTx(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, n int) (Progress, 
 			                       ORDER BY r.event_id LIMIT 1), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
 			ORDER BY e.id DESC
 			LIMIT $2)
-		SELECT b.id, b.event_type, b.contact_id, to_jsonb(c.*) = b.new_data, to_jsonb(c.*), b.new_data
+		SELECT b.id, b.event_type, b.contact_id, `+contacts.Snapshot+` = b.new_data, `+contacts.Snapshot+`, b.new_data
 		FROM batch b JOIN contacts c ON c.id = b.contact_id
 		ORDER BY b.id DESC
 		FOR UPDATE OF c`, jobID, n)
