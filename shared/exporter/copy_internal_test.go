@@ -26,7 +26,7 @@ func TestCSVRewriterNeutralizesAcrossWrites(t *testing.T) {
 		"ok,+44,w\r\n"
 	for _, size := range []int{len(in), 1, 2, 3, 7} {
 		var out bytes.Buffer
-		rw := &csvRewriter{w: &out, neutralize: []bool{true, true, false}, header: true, fieldStart: true}
+		rw := &csvRewriter{w: &out, kinds: []columnKind{neutralizedColumn, neutralizedColumn, plainColumn}, header: true, fieldStart: true}
 		for i := 0; i < len(in); i += size {
 			if _, err := rw.Write([]byte(in[i:min(i+size, len(in))])); err != nil {
 				t.Fatal(err)
@@ -34,6 +34,31 @@ func TestCSVRewriterNeutralizesAcrossWrites(t *testing.T) {
 		}
 		if err := rw.flush(); err != nil {
 			t.Fatal(err)
+		}
+		if out.String() != want {
+			t.Errorf("writes of %d bytes:\n got %q\nwant %q", size, out.String(), want)
+		}
+	}
+}
+
+// Timestamps as PostgreSQL prints them become RFC 3339, as the row path
+// writes them, however the stream is cut.
+func TestCSVRewriterWritesRFC3339Timestamps(t *testing.T) {
+	in := "email,created_at,updated_at\n" +
+		"a@x,2026-11-24 21:23:51.123456+00,2026-01-02 03:04:05+00\n" +
+		"b@x,,2026-01-02 03:04:05.5+05:30\n" +
+		"\"c,d\",2026-11-24 21:23:51+00,\n"
+	want := "email,created_at,updated_at\r\n" +
+		"a@x,2026-11-24T21:23:51.123456+00:00,2026-01-02T03:04:05+00:00\r\n" +
+		"b@x,,2026-01-02T03:04:05.5+05:30\r\n" +
+		"\"c,d\",2026-11-24T21:23:51+00:00,\r\n"
+	for _, size := range []int{len(in), 1, 2, 5} {
+		var out bytes.Buffer
+		rw := &csvRewriter{w: &out, kinds: []columnKind{plainColumn, timestampColumn, timestampColumn}, header: true, fieldStart: true}
+		for i := 0; i < len(in); i += size {
+			if _, err := rw.Write([]byte(in[i:min(i+size, len(in))])); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if out.String() != want {
 			t.Errorf("writes of %d bytes:\n got %q\nwant %q", size, out.String(), want)
