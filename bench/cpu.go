@@ -67,7 +67,12 @@ func (s cpuSample) since() string {
 	now := sampleCPU()
 	var parts []string
 	for _, who := range []string{"postgres", "portage", "s3"} {
-		parts = append(parts, fmt.Sprintf("%s %.1fs", who, (now[who]-s[who]).Seconds()))
+		d := now[who] - s[who]
+		if d < 0 { // a process counted before has exited: its time is gone
+			parts = append(parts, who+" n/a")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1fs", who, d.Seconds()))
 	}
 	for who, d := range now {
 		if strings.HasPrefix(who, "pg:") {

@@ -186,6 +186,11 @@ type xlsxWriter struct {
 	sw      *excelize.StreamWriter
 	rowNum  int
 	dateSty int
+	// A sheet holds at most sheetRows rows, the header included; the
+	// contacts go on in sheets "Contacts 2", "Contacts 3", …
+	sheetRows int
+	sheets    int
+	headCells []any
 }
 
 func newXLSXWriter(out io.Writer, tempDir string) (*xlsxWriter, error) {
@@ -200,7 +205,7 @@ func newXLSXWriter(out io.Writer, tempDir string) (*xlsxWriter, error) {
 		return nil, err
 	}
 	f.SetSheetName("Sheet1", "Contacts")
-	return &xlsxWriter{out: out, f: f, sw: sw, dateSty: sty}, nil
+	return &xlsxWriter{out: out, f: f, sw: sw, dateSty: sty, sheetRows: excelize.TotalRows, sheets: 1}, nil
 }
 
 func (x *xlsxWriter) header(fields []string) error {
@@ -209,18 +214,45 @@ func (x *xlsxWriter) header(fields []string) error {
 	if err != nil {
 		return err
 	}
-	cells := make([]any, len(fields))
+	x.headCells = make([]any, len(fields))
 	for i, f := range fields {
-		cells[i] = excelize.Cell{StyleID: bold, Value: f}
+		x.headCells[i] = excelize.Cell{StyleID: bold, Value: f}
 	}
+	return x.writeHeader()
+}
+
+func (x *xlsxWriter) writeHeader() error {
 	x.rowNum = 1
 	if err := x.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	return x.sw.SetRow("A1", cells)
+	return x.sw.SetRow("A1", x.headCells)
+}
+
+// nextSheet ends the full sheet and starts the next, header first.
+func (x *xlsxWriter) nextSheet() error {
+	if err := x.sw.Flush(); err != nil {
+		return err
+	}
+	x.sheets++
+	name := fmt.Sprintf("Contacts %d", x.sheets)
+	if _, err := x.f.NewSheet(name); err != nil {
+		return err
+	}
+	sw, err := x.f.NewStreamWriter(name)
+	if err != nil {
+		return err
+	}
+	x.sw = sw
+	return x.writeHeader()
 }
 
 func (x *xlsxWriter) row(cells []cell) error {
+	if x.rowNum >= x.sheetRows {
+		if err := x.nextSheet(); err != nil {
+			return err
+		}
+	}
 	x.rowNum++
 	vals := make([]any, len(cells))
 	for i, c := range cells {

@@ -148,8 +148,9 @@ func batchTx(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, n int) (Progress, 
 			                       ORDER BY r.event_id LIMIT 1), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
 			ORDER BY e.id DESC
 			LIMIT $2)
-		SELECT b.id, b.event_type, b.contact_id, `+contacts.Snapshot+` = b.new_data, `+contacts.Snapshot+`, b.new_data
-		FROM batch b JOIN contacts c ON c.id = b.contact_id
+		SELECT b.id, b.event_type, b.contact_id, s.now = b.new_data, s.now, b.new_data
+		FROM batch b JOIN contacts c ON c.id = b.contact_id,
+			LATERAL (SELECT `+contacts.Snapshot+` AS now OFFSET 0) s
 		ORDER BY b.id DESC
 		FOR UPDATE OF c`, jobID, n)
 	if err != nil {

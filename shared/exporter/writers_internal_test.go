@@ -1,0 +1,58 @@
+package exporter
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// A sheet holds 1,048,576 rows; an xlsx export of more contacts goes on in
+// further sheets, each with the header, and loses none.
+func TestXLSXGoesOnInNewSheets(t *testing.T) {
+	var out bytes.Buffer
+	w, err := newXLSXWriter(&out, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sheetRows = 3 // a header and two contacts a sheet
+	if err := w.header([]string{"email", "first_name"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		if err := w.row([]cell{{s: fmt.Sprintf("user%d@example.com", i)}, {null: true}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string][]string{
+		"Contacts":   {"email", "user1@example.com", "user2@example.com"},
+		"Contacts 2": {"email", "user3@example.com", "user4@example.com"},
+		"Contacts 3": {"email", "user5@example.com"},
+	}
+	if got := f.GetSheetList(); len(got) != len(want) {
+		t.Fatalf("sheets %v", got)
+	}
+	for sheet, emails := range want {
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(emails) {
+			t.Fatalf("%s has %d rows: %v", sheet, len(rows), rows)
+		}
+		for i, e := range emails {
+			if rows[i][0] != e {
+				t.Errorf("%s row %d: %q, want %q", sheet, i+1, rows[i][0], e)
+			}
+		}
+	}
+}
