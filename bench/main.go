@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -109,10 +110,11 @@ func main() {
 		os.Exit(1)
 	}
 	defer b.close()
-	steps := []struct {
+	type step struct {
 		name string
 		run  func(context.Context, *report) error
-	}{
+	}
+	steps := []step{
 		{"import", b.importNew}, {"update", b.importUpdate}, {"chunks", b.chunkSizes}, {"export", b.exports},
 		{"rollback", b.rollback}, {"memory", func(ctx context.Context, r *report) error { return b.memory(ctx, r, *rssRows) }},
 	}
@@ -120,6 +122,12 @@ func main() {
 	for _, name := range strings.Split(*only, ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			selected[name] = true
+		}
+	}
+	for name := range selected {
+		if !slices.ContainsFunc(steps, func(s step) bool { return s.name == name }) {
+			fmt.Fprintf(os.Stderr, "bench: -only: no step %q (import, update, chunks, export, rollback, memory)\n", name)
+			os.Exit(2)
 		}
 	}
 	for _, step := range steps {
