@@ -51,20 +51,9 @@ func TestSnapshotsAreWhatToJSONBGives(t *testing.T) {
 	}
 	rows = append(rows, contacts.Row{ID: uuid.Must(uuid.NewV7()), TenantID: tenant, Values: [contacts.NumFields]*string{contacts.Email: ptr("bare@example.com")}})
 
-	inTx(t, db, tenant, func(tx pgx.Tx) error {
-		w, err := contacts.Begin(ctx, tx, job)
-		if err != nil {
-			return err
-		}
-		ids, err := w.Insert(ctx, tenant, rows)
-		if err != nil {
-			return err
-		}
-		if len(ids) != len(rows) {
-			t.Errorf("inserted %d of %d rows", len(ids), len(rows))
-		}
-		return nil
-	})
+	if ids := insert(t, db, tenant, job, rows); len(ids) != len(rows) {
+		t.Errorf("inserted %d of %d rows", len(ids), len(rows))
+	}
 	expectExact(t, db, tenant, "created", len(rows))
 
 	// Read back under lock, change every row (or leave it), and record it.
@@ -120,7 +109,6 @@ func TestSnapshotsAreWhatToJSONBGives(t *testing.T) {
 // A key another transaction took first is left out of the insert, with its
 // event; the rest are inserted.
 func TestInsertLeavesOutKeysTakenMeanwhile(t *testing.T) {
-	ctx := context.Background()
 	db := pgtest.New(t)
 	tenant, job := uuid.New(), uuid.New()
 	inTx(t, db, tenant, func(tx pgx.Tx) error {
@@ -133,20 +121,9 @@ func TestInsertLeavesOutKeysTakenMeanwhile(t *testing.T) {
 		{ID: uuid.Must(uuid.NewV7()), TenantID: tenant, Values: [contacts.NumFields]*string{contacts.Email: ptr("new@example.com")}},
 		{ID: uuid.Must(uuid.NewV7()), TenantID: tenant, Values: [contacts.NumFields]*string{contacts.Email: ptr("taken@example.com")}},
 	}
-	inTx(t, db, tenant, func(tx pgx.Tx) error {
-		w, err := contacts.Begin(ctx, tx, job)
-		if err != nil {
-			return err
-		}
-		ids, err := w.Insert(ctx, tenant, rows)
-		if err != nil {
-			return err
-		}
-		if !ids[rows[0].ID] || ids[rows[1].ID] || len(ids) != 1 {
-			t.Errorf("inserted %v, want only %s", ids, rows[0].ID)
-		}
-		return nil
-	})
+	if ids := insert(t, db, tenant, job, rows); !ids[rows[0].ID] || ids[rows[1].ID] || len(ids) != 1 {
+		t.Errorf("inserted %v, want only %s", ids, rows[0].ID)
+	}
 	expectExact(t, db, tenant, "created", 1)
 }
 
@@ -173,6 +150,22 @@ func expectExact(t *testing.T, db *pgxpool.Pool, tenant uuid.UUID, kind string, 
 		}
 		return nil
 	})
+}
+
+// insert writes rows in a transaction of their own and returns the ids
+// inserted.
+func insert(t *testing.T, db *pgxpool.Pool, tenant, job uuid.UUID, rows []contacts.Row) map[uuid.UUID]bool {
+	t.Helper()
+	var ids map[uuid.UUID]bool
+	inTx(t, db, tenant, func(tx pgx.Tx) error {
+		w, err := contacts.Begin(context.Background(), tx, job)
+		if err != nil {
+			return err
+		}
+		ids, err = w.Insert(context.Background(), tenant, rows)
+		return err
+	})
+	return ids
 }
 
 func inTx(t *testing.T, db *pgxpool.Pool, tenant uuid.UUID, fn func(pgx.Tx) error) {
