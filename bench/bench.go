@@ -114,9 +114,20 @@ func (b *bench) copyStaging(ctx context.Context, path string) error {
 	return err
 }
 
-const bulkColumns = `id, tenant_id, email, first_name, last_name, phone, company, job_title, city, country, postal_code, tags, custom_fields, created_at, updated_at`
-const bulkSelect = `gen_random_uuid(), $1::uuid, lower(btrim(email)), first_name, last_name, phone, company, job_title, city, country,
-	postal_code, string_to_array(tags, ','), '{}'::jsonb, now(), now() FROM bench_staging`
+// bulkLoad is PostgreSQL's bulk path, the import baselines: the file into
+// the staging table with COPY, then one INSERT … SELECT of its rows for
+// tenant into table, followed by onConflict (empty for none).
+func (b *bench) bulkLoad(ctx context.Context, path, table string, tenant uuid.UUID, onConflict string) error {
+	if err := b.copyStaging(ctx, path); err != nil {
+		return err
+	}
+	_, err := b.admin.Exec(ctx, `INSERT INTO `+table+` (id, tenant_id, email, first_name, last_name, phone, company, job_title,
+			city, country, postal_code, tags, custom_fields, created_at, updated_at)
+		SELECT gen_random_uuid(), $1::uuid, lower(btrim(email)), first_name, last_name, phone, company, job_title,
+			city, country, postal_code, string_to_array(tags, ','), '{}'::jsonb, now(), now()
+		FROM bench_staging `+onConflict, tenant)
+	return err
+}
 
 func (b *bench) runImport(ctx context.Context, path string, opts *jobs.Options) (client.Job, time.Duration, error) {
 	start := time.Now()
@@ -162,10 +173,7 @@ func (b *bench) importNew(ctx context.Context, r *report) error {
 		}
 		// Baseline: PostgreSQL's bulk path.
 		start := time.Now()
-		if err := b.copyStaging(ctx, path); err != nil {
-			return err
-		}
-		if _, err := b.admin.Exec(ctx, `INSERT INTO bench_contacts (`+bulkColumns+`) SELECT `+bulkSelect, tenant); err != nil {
+		if err := b.bulkLoad(ctx, path, "bench_contacts", tenant, ""); err != nil {
 			return err
 		}
 		bulk.add(rate(b.rows, time.Since(start)), "")
@@ -282,14 +290,11 @@ func (b *bench) importUpdate(ctx context.Context, r *report) error {
 			return err
 		}
 		start := time.Now()
-		if err := b.copyStaging(ctx, path); err != nil {
-			return err
-		}
-		if _, err := b.admin.Exec(ctx, `INSERT INTO bench_contacts (`+bulkColumns+`) SELECT `+bulkSelect+`
+		if err := b.bulkLoad(ctx, path, "bench_contacts", b.updateTenant, `
 			ON CONFLICT (tenant_id, email_key) WHERE deleted_at IS NULL AND email IS NOT NULL DO UPDATE SET
 			first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, phone = EXCLUDED.phone, company = EXCLUDED.company,
 			job_title = EXCLUDED.job_title, city = EXCLUDED.city, country = EXCLUDED.country, postal_code = EXCLUDED.postal_code,
-			tags = EXCLUDED.tags, updated_at = now()`, b.updateTenant); err != nil {
+			tags = EXCLUDED.tags, updated_at = now()`); err != nil {
 			return err
 		}
 		bulk.add(rate(b.rows, time.Since(start)), "")
@@ -557,17 +562,12 @@ func (b *bench) memory(ctx context.Context, r *report, counts string) error {
 	return nil
 }
 
+// bulkTenant makes a tenant whose contacts are the file's, loaded in bulk.
 func (b *bench) bulkTenant(ctx context.Context, path string, tenant uuid.UUID) error {
-	if err := b.copyStaging(ctx, path); err != nil {
+	if _, err := b.admin.Exec(ctx, `INSERT INTO tenants (id) VALUES ($1)`, tenant); err != nil {
 		return err
 	}
-	_, err := b.admin.Exec(ctx, `INSERT INTO tenants (id) VALUES ($1);
-		`, tenant)
-	if err != nil {
-		return err
-	}
-	_, err = b.admin.Exec(ctx, `INSERT INTO contacts (`+bulkColumns+`) SELECT `+bulkSelect, tenant)
-	return err
+	return b.bulkLoad(ctx, path, "contacts", tenant, "")
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -46,10 +46,6 @@ func sampleCPU() cpuSample {
 			who = "portage"
 		case comm == "postgres":
 			who = "postgres"
-			if os.Getenv("BENCH_CPU_DETAIL") != "" {
-				cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				who = "pg:" + strings.Fields(strings.ReplaceAll(string(cl), "\x00", " ") + " x x")[1]
-			}
 		case strings.HasPrefix(comm, "versitygw"):
 			who = "s3"
 		default:
@@ -73,11 +69,6 @@ func (s cpuSample) since() string {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s %.1fs", who, d.Seconds()))
-	}
-	for who, d := range now {
-		if strings.HasPrefix(who, "pg:") {
-			parts = append(parts, fmt.Sprintf("%s %.1fs", who, (d-s[who]).Seconds()))
-		}
 	}
 	return "CPU " + strings.Join(parts, ", ")
 }

@@ -58,9 +58,10 @@ func (r *Row) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalJSON writes the row as its Snapshot: with its timestamps set (as
-// PostgreSQL prints them), it is equal as jsonb to what Snapshot gives. Empty timestamps are left out. It appends
-// by hand: a chunk marshals thousands of rows, and a map per row through
-// encoding/json was a large share of the chunk's time.
+// PostgreSQL prints them), it is equal as jsonb to what Snapshot gives.
+// Empty timestamps are left out. It appends by hand: a chunk marshals
+// thousands of rows, and a map per row through encoding/json was a large
+// share of the chunk's time.
 func (r Row) MarshalJSON() ([]byte, error) {
 	return r.appendJSON(make([]byte, 0, 384)), nil
 }

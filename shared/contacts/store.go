@@ -142,7 +142,6 @@ var textColumns = func() []Field {
 // than JSON; and appending them here costs a fraction of encoding slices
 // through the driver.
 type columnArrays struct {
-	n                                   int
 	ids, workspaces, tags, custom, evts arrayBuilder
 	values                              [NumFields]arrayBuilder
 	// data holds the rows' snapshots, one a line: a single text parameter
@@ -158,10 +157,9 @@ func (a *columnArrays) add(r *Row) error {
 	if err != nil {
 		return err
 	}
-	if a.n > 0 {
+	if a.data.Len() > 0 {
 		a.data.WriteByte('\n')
 	}
-	a.n++
 	a.scratch = r.appendJSON(a.scratch[:0])
 	a.data.Write(a.scratch)
 	a.evts.add(eventID.String())
@@ -250,11 +248,7 @@ func arrayLiteral(tags []string) string {
 // unnestColumns lists the x(…) columns of an unnest of a columnArrays, and
 // unnestParams its parameters from $first on.
 func unnestColumns() string {
-	cols := []string{"id", "workspace_id"}
-	for f := Field(0); f < NumFields; f++ {
-		cols = append(cols, f.Name())
-	}
-	return strings.Join(append(cols, "tags", "custom_fields"), ", ")
+	return "id, workspace_id, " + fieldList("", allFields) + ", tags, custom_fields"
 }
 
 func unnestParams(first int) string {
@@ -278,20 +272,20 @@ func (a *columnArrays) params() []any {
 	return append(ps, a.tags.String(), a.custom.String())
 }
 
-// selectFields lists the x.… standard fields of an unnest of columnArrays.
-func selectFields(fs []Field) string {
-	sel := make([]string, len(fs))
+// fieldList lists the column names of fs, each after prefix.
+func fieldList(prefix string, fs []Field) string {
+	names := make([]string, len(fs))
 	for i, f := range fs {
-		sel[i] = "x." + f.Name()
+		names[i] = prefix + f.Name()
 	}
-	return strings.Join(sel, ", ")
+	return strings.Join(names, ", ")
 }
 
 // insertContacts inserts the columnArrays' rows for tenant $4, timestamped
 // with the transaction's now().
 var insertContacts = `
-	INSERT INTO contacts (id, tenant_id, workspace_id, ` + strings.ReplaceAll(selectFields(allFields), "x.", "") + `, tags, custom_fields, created_at, updated_at)
-	SELECT x.id, $4, x.workspace_id, ` + selectFields(allFields) + `, x.tags::text[], x.custom_fields::jsonb, now(), now()
+	INSERT INTO contacts (id, tenant_id, workspace_id, ` + fieldList("", allFields) + `, tags, custom_fields, created_at, updated_at)
+	SELECT x.id, $4, x.workspace_id, ` + fieldList("x.", allFields) + `, x.tags::text[], x.custom_fields::jsonb, now(), now()
 	FROM unnest(` + unnestParams(5) + `) AS x(` + unnestColumns() + `)`
 
 // insertEvents records a "created" event for each of the rows.

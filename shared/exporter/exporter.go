@@ -156,8 +156,8 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 	}
 
 	pr, pw := io.Pipe()
-	// COPY hands over a row at a time; a pipe write per row costs a
-	// goroutine switch each, so rows are gathered first.
+	// The writers hand over small pieces (csv.Writer 4 KiB at a time); a
+	// pipe write costs a goroutine switch each, so they are gathered first.
 	buffered := bufio.NewWriterSize(pw, 256<<10)
 	counter := &countingWriter{w: buffered}
 	put := make(chan error, 1)

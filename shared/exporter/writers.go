@@ -40,9 +40,9 @@ func (c cell) text() string {
 	return c.s
 }
 
-// timeFormat is how csv and json write timestamps: ISO 8601 in UTC with
-// up to microseconds, as PostgreSQL's to_json writes them in the COPY path
-// (the sessions run in UTC).
+// timeFormat is how csv and json write timestamps: RFC 3339 in UTC with up
+// to microseconds, as csvRewriter makes PostgreSQL's own text of them in
+// the COPY path.
 const timeFormat = "2006-01-02T15:04:05.999999-07:00"
 
 // writer writes one file format, row by row, to an io.Writer.
