@@ -14,7 +14,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/objstore"
@@ -93,6 +95,9 @@ type preparer struct {
 	chunks   []Chunk
 
 	report *errorReport
+	// uploads sends the chunk parts while the file is read on.
+	uploads *errgroup.Group
+	uctx    context.Context
 }
 
 func (p *preparer) run(ctx context.Context, sourceKey string) error {
@@ -123,55 +128,75 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 		}
 	}()
 
+	// Reading and validating run on a goroutine of their own, ahead of the
+	// rest (duplicates, the error report, encoding and uploading the parts):
+	// a Lambda with more than one vCPU, like this machine, does both at once.
+	done := make(chan struct{})
+	batches := mapAhead(rd, plan, done)
+	defer func() {
+		close(done)
+		for range batches { // the reader is closed after its goroutine ends
+		}
+	}()
+	uploads, uctx := errgroup.WithContext(ctx)
+	uploads.SetLimit(maxPartUploads)
+	p.uploads, p.uctx = uploads, uctx
+	defer uploads.Wait()
+
 	seen := newKeySet()
 	total := 0
 	enc := json.NewEncoder(&p.part)
 	enc.SetEscapeHTML(false)
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		total++
-		pr := partRow{Row: rec.Row}
-		in, rowErrs := plan.Map(rec)
-		switch {
-		case rowErrs != nil:
-			pr.Errors = rowErrs
-			if err := p.reportRow(ctx, rd.Header(), rec, "error", joinMessages(rowErrs)); err != nil {
-				return err
-			}
-		default:
-			if first := seen.firstRow(in.Key(), rec.Row); first != rec.Row {
-				pr.DupOf = first
-				if err := p.reportRow(ctx, rd.Header(), rec, "skipped", fmt.Sprintf("duplicate of row %d", first)); err != nil {
+	for batch := range batches {
+		for i := range batch.rows {
+			m := &batch.rows[i]
+			rec := m.rec
+			total++
+			pr := partRow{Row: rec.Row}
+			switch {
+			case m.errs != nil:
+				pr.Errors = m.errs
+				if err := p.reportRow(ctx, rd.Header(), rec, "error", joinMessages(m.errs)); err != nil {
 					return err
 				}
-			} else {
-				pr.Input = &in
+			default:
+				if first := seen.firstRow(m.in.Key(), rec.Row); first != rec.Row {
+					pr.DupOf = first
+					if err := p.reportRow(ctx, rd.Header(), rec, "skipped", fmt.Sprintf("duplicate of row %d", first)); err != nil {
+						return err
+					}
+				} else {
+					pr.Input = &m.in
+				}
 			}
-		}
-		if p.partRows == 0 {
-			p.partFrom = rec.Row
-		}
-		p.partTo = rec.Row
-		p.partRows++
-		if err := enc.Encode(pr); err != nil {
-			return err
-		}
-		if p.partRows == p.d.ChunkRows {
-			if err := p.flushPart(ctx); err != nil {
+			if p.partRows == 0 {
+				p.partFrom = rec.Row
+			}
+			p.partTo = rec.Row
+			p.partRows++
+			if err := enc.Encode(pr); err != nil {
 				return err
 			}
+			if p.partRows == p.d.ChunkRows {
+				if err := p.flushPart(); err != nil {
+					return err
+				}
+			}
+		}
+		if batch.err == io.EOF {
+			break
+		}
+		if batch.err != nil {
+			return batch.err
 		}
 	}
 	if total == 0 {
 		return inputErrorf("the file has a header but no data rows")
 	}
-	if err := p.flushPart(ctx); err != nil {
+	if err := p.flushPart(); err != nil {
+		return err
+	}
+	if err := uploads.Wait(); err != nil {
 		return err
 	}
 	if p.report != nil {
@@ -193,20 +218,78 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 	return nil
 }
 
-func (p *preparer) flushPart(ctx context.Context) error {
+// flushPart starts the upload of the part gathered so far and begins the
+// next one.
+func (p *preparer) flushPart() error {
 	if p.partRows == 0 {
 		return nil
 	}
 	c := Chunk{JobID: p.job.ID, TenantID: p.job.TenantID, Index: len(p.chunks),
 		FirstRow: p.partFrom, LastRow: p.partTo, Rows: p.partRows}
 	c.Key = partKey(c.TenantID, c.JobID, c.Index)
-	if err := p.d.Store.Put(ctx, c.Key, bytes.NewReader(p.part.Bytes())); err != nil {
-		return &TransientError{Err: fmt.Errorf("write chunk part %d: %w", c.Index, err)}
-	}
+	part := bytes.Clone(p.part.Bytes())
+	p.uploads.Go(func() error {
+		if err := p.d.Store.Put(p.uctx, c.Key, bytes.NewReader(part)); err != nil {
+			return &TransientError{Err: fmt.Errorf("write chunk part %d: %w", c.Index, err)}
+		}
+		return nil
+	})
 	p.chunks = append(p.chunks, c)
 	p.part.Reset()
 	p.partRows = 0
 	return nil
+}
+
+// maxPartUploads bounds the chunk parts being uploaded at once while
+// prepare reads on.
+const maxPartUploads = 2
+
+// mappedRow is a record as the reading goroutine read and mapped it.
+type mappedRow struct {
+	rec  readers.Record
+	in   contacts.Input
+	errs []mapping.RowError
+}
+
+// mappedBatch is a run of mapped records; err, set on the last batch only,
+// is io.EOF at the end of the file or why reading stopped.
+type mappedBatch struct {
+	rows []mappedRow
+	err  error
+}
+
+const mapBatchRows = 256
+
+// mapAhead reads and maps rd's records on a goroutine of its own and sends
+// them in order, in batches, until the file ends, reading fails or done is
+// closed. The channel is closed when the goroutine is done with rd.
+func mapAhead(rd readers.Reader, plan *mapping.Plan, done <-chan struct{}) <-chan mappedBatch {
+	out := make(chan mappedBatch, 8)
+	go func() {
+		defer close(out)
+		batch := make([]mappedRow, 0, mapBatchRows)
+		for {
+			rec, err := rd.Next()
+			if err != nil {
+				select {
+				case out <- mappedBatch{rows: batch, err: err}:
+				case <-done:
+				}
+				return
+			}
+			in, errs := plan.Map(rec)
+			batch = append(batch, mappedRow{rec: rec, in: in, errs: errs})
+			if len(batch) == mapBatchRows {
+				select {
+				case out <- mappedBatch{rows: batch}:
+				case <-done:
+					return
+				}
+				batch = make([]mappedRow, 0, mapBatchRows)
+			}
+		}
+	}()
+	return out
 }
 
 // reportRow adds a line to the error report, starting the report's upload
