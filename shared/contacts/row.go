@@ -135,9 +135,28 @@ func (r *Row) appendCustom(b []byte) []byte {
 // appendJSONString appends s as a JSON string: quotes, backslashes and
 // control characters escaped, other characters as they are (no HTML
 // escaping, like jsonb); invalid UTF-8 becomes U+FFFD, as encoding/json does.
+// Runs of bytes that need no escape are copied whole: most values have none.
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	if !utf8.ValidString(s) {
+		return append(appendJSONEscaped(b, s), '"')
+	}
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			b = append(b, s[start:i]...)
+			b = appendJSONEscaped(b, s[i:i+1])
+			start = i + 1
+		}
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJSONEscaped appends s inside a JSON string, escaping what needs it
+// and replacing invalid UTF-8 with U+FFFD, a byte or rune at a time.
+func appendJSONEscaped(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -166,7 +185,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	return append(b, '"')
+	return b
 }
 
 // Value returns a text field, "" for NULL.

@@ -36,3 +36,34 @@ func TestRowJSONRoundTrip(t *testing.T) {
 		t.Fatalf("round trip\n%+v\nwant\n%+v", back, want)
 	}
 }
+
+// The string encoder copies clean runs whole and escapes byte by byte only
+// around what needs it: every kind of byte, at every place in a value, must
+// still read back as the text encoding/json reads from its own encoding
+// (invalid UTF-8 as U+FFFD).
+func TestSnapshotStringsMatchEncodingJSON(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"", "a", "plain text", "\"", "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "é", "漢", "🙂",
+		"\u2028", "<>&", "\xff", "\xe6\xbc", "\xed\xa0\x80"}
+	for _, a := range pieces {
+		for _, b := range pieces {
+			for _, c := range pieces {
+				v := a + b + c
+				r := contacts.Row{Values: [contacts.NumFields]*string{contacts.Email: &v}}
+				got, _ := r.MarshalJSON()
+				var snap struct{ Email string }
+				if err := json.Unmarshal(got, &snap); err != nil {
+					t.Fatalf("%q: invalid JSON %s: %v", v, got, err)
+				}
+				var want string
+				raw, _ := contacts.MarshalValue(v)
+				if err := json.Unmarshal(raw, &want); err != nil {
+					t.Fatal(err)
+				}
+				if snap.Email != want {
+					t.Errorf("%q: snapshot reads back %q, want %q", v, snap.Email, want)
+				}
+			}
+		}
+	}
+}
