@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,18 +102,15 @@ func readPart(ctx context.Context, store objstore.Store, key string) ([]partRow,
 		return nil, &TransientError{Err: err}
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(rc, 256<<10))
-	dec.UseNumber()
-	var rows []partRow
-	for {
-		var r partRow
-		if err := dec.Decode(&r); err == io.EOF {
-			return rows, nil
-		} else if err != nil {
-			return nil, &TransientError{Err: fmt.Errorf("read chunk part %s: %w", key, err)}
-		}
-		rows = append(rows, r)
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, &TransientError{Err: fmt.Errorf("read chunk part %s: %w", key, err)}
 	}
+	rows, err := decodePart(b)
+	if err != nil {
+		return nil, inputErrorf("chunk part %s is damaged (%v); prepare must run again", key, err)
+	}
+	return rows, nil
 }
 
 func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (ChunkResult, error) {

@@ -5,8 +5,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/portagehq/portage/shared/contacts"
-	"github.com/portagehq/portage/shared/mapping"
 )
 
 // Chunk is one item of the manifest: the input of one ApplyChunk. The
@@ -33,14 +31,6 @@ type PrepareResult struct {
 	ErrorReportKey string    `json:"error_report_key,omitempty"`
 }
 
-// partRow is one line of a chunk part (JSON lines). Exactly one of Input,
-// DupOf, Errors is set.
-type partRow struct {
-	Row    int                `json:"r"`
-	Input  *contacts.Input    `json:"c,omitempty"`
-	DupOf  int                `json:"d,omitempty"`
-	Errors []mapping.RowError `json:"e,omitempty"`
-}
 
 // Object keys, all under the job's own prefix.
 func jobPrefix(tenantID, jobID uuid.UUID) string {
@@ -48,7 +38,7 @@ func jobPrefix(tenantID, jobID uuid.UUID) string {
 }
 
 func partKey(tenantID, jobID uuid.UUID, index int) string {
-	return fmt.Sprintf("%sparts/%06d.jsonl", jobPrefix(tenantID, jobID), index)
+	return fmt.Sprintf("%sparts/%06d.part", jobPrefix(tenantID, jobID), index)
 }
 
 func manifestKey(tenantID, jobID uuid.UUID) string {

@@ -88,7 +88,7 @@ type preparer struct {
 	res      *PrepareResult
 	fileType string
 
-	part     bytes.Buffer
+	part     partWriter
 	partRows int
 	partFrom int
 	partTo   int
@@ -145,8 +145,7 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 
 	seen := newKeySet()
 	total := 0
-	enc := json.NewEncoder(&p.part)
-	enc.SetEscapeHTML(false)
+	p.part.reset()
 	for batch := range batches {
 		for i := range batch.rows {
 			m := &batch.rows[i]
@@ -174,7 +173,7 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 			}
 			p.partTo = rec.Row
 			p.partRows++
-			if err := enc.Encode(pr); err != nil {
+			if err := p.part.add(pr); err != nil {
 				return err
 			}
 			if p.partRows == p.d.ChunkRows {
@@ -227,7 +226,7 @@ func (p *preparer) flushPart() error {
 	c := Chunk{JobID: p.job.ID, TenantID: p.job.TenantID, Index: len(p.chunks),
 		FirstRow: p.partFrom, LastRow: p.partTo, Rows: p.partRows}
 	c.Key = partKey(c.TenantID, c.JobID, c.Index)
-	part := bytes.Clone(p.part.Bytes())
+	part := bytes.Clone(p.part.buf)
 	p.uploads.Go(func() error {
 		if err := p.d.Store.Put(p.uctx, c.Key, bytes.NewReader(part)); err != nil {
 			return &TransientError{Err: fmt.Errorf("write chunk part %d: %w", c.Index, err)}
@@ -235,7 +234,7 @@ func (p *preparer) flushPart() error {
 		return nil
 	})
 	p.chunks = append(p.chunks, c)
-	p.part.Reset()
+	p.part.reset()
 	p.partRows = 0
 	return nil
 }

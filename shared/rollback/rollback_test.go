@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -66,10 +67,7 @@ func (e *env) importFile(t testing.TB, content string, opts jobs.Options) uuid.U
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < res.ChunkCount; i++ {
-		c := importer.Chunk{JobID: id, TenantID: e.tenant, Index: i, Key: fmt.Sprintf("imports/%s/%s/parts/%06d.jsonl", e.tenant, id, i)}
-		rows, first, last := e.partInfo(t, c.Key)
-		c.Rows, c.FirstRow, c.LastRow = rows, first, last
+	for _, c := range e.manifest(t, res.ManifestKey) {
 		if _, err := importer.ApplyChunk(ctx, e.deps, c); err != nil {
 			t.Fatal(err)
 		}
@@ -80,26 +78,19 @@ func (e *env) importFile(t testing.TB, content string, opts jobs.Options) uuid.U
 	return id
 }
 
-func (e *env) partInfo(t testing.TB, key string) (rows, first, last int) {
+// manifest reads the chunks prepare wrote.
+func (e *env) manifest(t testing.TB, key string) []importer.Chunk {
 	t.Helper()
 	rc, err := e.deps.Store.Get(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	var b strings.Builder
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := rc.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	var cs []importer.Chunk
+	if err := json.NewDecoder(rc).Decode(&cs); err != nil {
+		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	fmt.Sscanf(lines[0], `{"r":%d`, &first)
-	fmt.Sscanf(lines[len(lines)-1], `{"r":%d`, &last)
-	return len(lines), first, last
+	return cs
 }
 
 // rollbackAll begins the rollback and runs batches of n until it finishes.
