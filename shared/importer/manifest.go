@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-
 )
 
 // Chunk is one item of the manifest: the input of one ApplyChunk. The
@@ -30,7 +29,6 @@ type PrepareResult struct {
 	TotalRows      int       `json:"total_rows"`
 	ErrorReportKey string    `json:"error_report_key,omitempty"`
 }
-
 
 // Object keys, all under the job's own prefix.
 func jobPrefix(tenantID, jobID uuid.UUID) string {
