@@ -38,12 +38,18 @@ func TestPartRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := decodePart(w.buf)
+	expectPart(t, w.buf, want)
+}
+
+// expectPart decodes a part and compares its rows with want.
+func expectPart(t *testing.T, part []byte, want []partRow) {
+	t.Helper()
+	got, err := decodePart(part)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("round trip:\n got %#v\nwant %#v", got, want)
+		t.Errorf("decoded:\n got %#v\nwant %#v", got, want)
 	}
 }
 
@@ -60,13 +66,7 @@ func TestPartJSONLinesStillRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := decodePart(b.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("JSON lines:\n got %#v\nwant %#v", got, want)
-	}
+	expectPart(t, b.Bytes(), want)
 }
 
 // A part cut short (a partial write, a damaged object) is an error wherever
