@@ -345,7 +345,7 @@ func (b *bench) chunkSizes(ctx context.Context, r *report) error {
 			return err
 		}
 		prep := time.Since(start)
-		chunks, err := manifest(ctx, store, res.ManifestKey)
+		chunks, err := importer.ReadManifest(ctx, store, res.ManifestKey)
 		if err != nil {
 			return err
 		}
@@ -380,16 +380,6 @@ func (b *bench) newJob(ctx context.Context, store objstore.Store, path string, o
 	return id, postgres.InTenantTx(ctx, b.st.DB, b.tenant, func(tx pgx.Tx) error {
 		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: id, TenantID: b.tenant, FileName: filepath.Base(path), SourceKey: key, Options: opts})
 	})
-}
-
-func manifest(ctx context.Context, store objstore.Store, key string) ([]importer.Chunk, error) {
-	rc, err := store.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	var cs []importer.Chunk
-	return cs, json.NewDecoder(rc).Decode(&cs)
 }
 
 func (b *bench) exports(ctx context.Context, r *report) error {
@@ -548,7 +538,7 @@ func (b *bench) memory(ctx context.Context, r *report, counts string) error {
 		if err != nil {
 			return err
 		}
-		chunks, err := manifest(ctx, objstore.Dir(store), res.ManifestKey)
+		chunks, err := importer.ReadManifest(ctx, objstore.Dir(store), res.ManifestKey)
 		if err != nil {
 			return err
 		}

@@ -71,13 +71,8 @@ func (e *env) newJob(t testing.TB, name, content string, fieldMapping map[string
 // chunks reads the manifest prepare wrote.
 func (e *env) chunks(t testing.TB, res importer.PrepareResult) []importer.Chunk {
 	t.Helper()
-	rc, err := e.deps.Store.Get(context.Background(), res.ManifestKey)
+	cs, err := importer.ReadManifest(context.Background(), e.deps.Store, res.ManifestKey)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var cs []importer.Chunk
-	if err := json.NewDecoder(rc).Decode(&cs); err != nil {
 		t.Fatal(err)
 	}
 	if len(cs) != res.ChunkCount {

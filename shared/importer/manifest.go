@@ -1,9 +1,13 @@
 package importer
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"github.com/portagehq/portage/shared/objstore"
 )
 
 // Chunk is one item of the manifest: the input of one ApplyChunk. The
@@ -45,4 +49,20 @@ func manifestKey(tenantID, jobID uuid.UUID) string {
 
 func errorReportKey(tenantID, jobID uuid.UUID) string {
 	return jobPrefix(tenantID, jobID) + "errors.csv"
+}
+
+// ReadManifest reads the manifest prepare wrote at key: the chunks a
+// Distributed Map hands out one each. The state machine reads it itself;
+// this is for callers that drive the steps directly.
+func ReadManifest(ctx context.Context, store objstore.Store, key string) ([]Chunk, error) {
+	rc, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", key, err)
+	}
+	defer rc.Close()
+	var cs []Chunk
+	if err := json.NewDecoder(rc).Decode(&cs); err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", key, err)
+	}
+	return cs, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -67,7 +66,11 @@ func (e *env) importFile(t testing.TB, content string, opts jobs.Options) uuid.U
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range e.manifest(t, res.ManifestKey) {
+	chunks, err := importer.ReadManifest(ctx, e.deps.Store, res.ManifestKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chunks {
 		if _, err := importer.ApplyChunk(ctx, e.deps, c); err != nil {
 			t.Fatal(err)
 		}
@@ -76,21 +79,6 @@ func (e *env) importFile(t testing.TB, content string, opts jobs.Options) uuid.U
 		t.Fatal(err)
 	}
 	return id
-}
-
-// manifest reads the chunks prepare wrote.
-func (e *env) manifest(t testing.TB, key string) []importer.Chunk {
-	t.Helper()
-	rc, err := e.deps.Store.Get(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var cs []importer.Chunk
-	if err := json.NewDecoder(rc).Decode(&cs); err != nil {
-		t.Fatal(err)
-	}
-	return cs
 }
 
 // rollbackAll begins the rollback and runs batches of n until it finishes.
