@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -102,11 +103,13 @@ func readPart(ctx context.Context, store objstore.Store, key string) ([]partRow,
 		return nil, &TransientError{Err: err}
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
+	// Read into a string builder: the rows' values are substrings of the
+	// part, with no copy of it on the way.
+	var part strings.Builder
+	if _, err := io.Copy(&part, rc); err != nil {
 		return nil, &TransientError{Err: fmt.Errorf("read chunk part %s: %w", key, err)}
 	}
-	rows, err := decodePart(b)
+	rows, err := decodePart(part.String())
 	if err != nil {
 		return nil, inputErrorf("chunk part %s is damaged (%v); prepare must run again", key, err)
 	}

@@ -1,13 +1,13 @@
 package importer
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/mapping"
@@ -32,6 +32,8 @@ const (
 // partWriter appends rows to a part.
 type partWriter struct {
 	buf []byte
+	// json holds one value while it is encoded, reused from row to row.
+	json bytes.Buffer
 }
 
 func (w *partWriter) reset() { w.buf = append(w.buf[:0], partMagic...) }
@@ -45,13 +47,15 @@ func (w *partWriter) str(s string) {
 
 // jsonValue appends v as JSON, without HTML escaping (as the JSON lines did).
 func (w *partWriter) jsonValue(v any) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
+	w.json.Reset()
+	enc := json.NewEncoder(&w.json)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	w.str(string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))))
+	b := bytes.TrimSuffix(w.json.Bytes(), []byte("\n"))
+	w.uvarint(uint64(len(b)))
+	w.buf = append(w.buf, b...)
 	return nil
 }
 
@@ -84,16 +88,17 @@ func (w *partWriter) add(r partRow) error {
 	return nil
 }
 
-// decodePart reads a whole part. Its values share one string, the part's
-// text, instead of one allocation each.
-func decodePart(b []byte) ([]partRow, error) {
-	if len(b) > 0 && b[0] == '{' {
-		return decodeJSONPart(b)
+// decodePart reads a whole part. Its values are substrings of s, the part,
+// instead of one allocation each.
+func decodePart(s string) ([]partRow, error) {
+	if strings.HasPrefix(s, "{") {
+		return decodeJSONPart(s)
 	}
-	if !bytes.HasPrefix(b, []byte(partMagic)) {
+	rest, ok := strings.CutPrefix(s, partMagic)
+	if !ok {
 		return nil, errors.New("not a chunk part")
 	}
-	d := partDecoder{s: string(b[len(partMagic):])}
+	d := partDecoder{s: rest}
 	var rows []partRow
 	for d.pos < len(d.s) {
 		r, err := d.row()
@@ -166,7 +171,7 @@ func (d *partDecoder) jsonValue(s string, v any) {
 	if d.err != nil || s == "" {
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	d.err = dec.Decode(v)
 }
@@ -202,8 +207,8 @@ func (d *partDecoder) row() (partRow, error) {
 }
 
 // decodeJSONPart reads a part written as JSON lines, one partRow a line.
-func decodeJSONPart(b []byte) ([]partRow, error) {
-	dec := json.NewDecoder(bufio.NewReader(bytes.NewReader(b)))
+func decodeJSONPart(s string) ([]partRow, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	var rows []partRow
 	for {

@@ -226,7 +226,10 @@ func (p *preparer) flushPart() error {
 	c := Chunk{JobID: p.job.ID, TenantID: p.job.TenantID, Index: len(p.chunks),
 		FirstRow: p.partFrom, LastRow: p.partTo, Rows: p.partRows}
 	c.Key = partKey(c.TenantID, c.JobID, c.Index)
-	part := bytes.Clone(p.part.buf)
+	// The upload owns the part's bytes; the next part starts a buffer of its
+	// own, as large as this one (parts are alike), rather than a copy.
+	part := p.part.buf
+	p.part.buf = make([]byte, 0, cap(part))
 	p.uploads.Go(func() error {
 		if err := p.d.Store.Put(p.uctx, c.Key, bytes.NewReader(part)); err != nil {
 			return &TransientError{Err: fmt.Errorf("write chunk part %d: %w", c.Index, err)}
