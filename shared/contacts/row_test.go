@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -40,7 +41,7 @@ func TestRowJSONRoundTrip(t *testing.T) {
 // The string encoder copies clean runs whole and escapes byte by byte only
 // around what needs it: every kind of byte, at every place in a value, must
 // still read back as the text encoding/json reads from its own encoding
-// (invalid UTF-8 as U+FFFD).
+// (invalid UTF-8 as U+FFFD), and be valid UTF-8 itself.
 func TestSnapshotStringsMatchEncodingJSON(t *testing.T) {
 	t.Parallel()
 	pieces := []string{"", "a", "plain text", "\"", "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "é", "漢", "🙂",
@@ -51,6 +52,11 @@ func TestSnapshotStringsMatchEncodingJSON(t *testing.T) {
 				v := a + b + c
 				r := contacts.Row{Values: [contacts.NumFields]*string{contacts.Email: &v}}
 				got, _ := r.MarshalJSON()
+				// encoding/json would read invalid UTF-8 back as U+FFFD
+				// too; PostgreSQL would reject the snapshot instead.
+				if !utf8.Valid(got) {
+					t.Fatalf("%q: snapshot is not valid UTF-8: %q", v, got)
+				}
 				var snap struct{ Email string }
 				if err := json.Unmarshal(got, &snap); err != nil {
 					t.Fatalf("%q: invalid JSON %s: %v", v, got, err)
