@@ -53,7 +53,7 @@ func newBench(ctx context.Context, root string, rows, repeat, concurrency, chunk
 		return nil, err
 	}
 	b := &bench{rows: rows, st: st, tenant: uuid.New(), repeat: max(repeat, 1)}
-	if b.admin, err = postgres.NewPool(ctx, postgres.PoolConfig{URL: st.AdminURL, MaxConns: 4, StatementTimeout: -1}); err != nil {
+	if b.admin, err = postgres.NewPool(ctx, postgres.PoolConfig{URL: st.AdminURL, MaxConns: 4}); err != nil {
 		return nil, err
 	}
 	token, err := st.Token(b.tenant, uuid.New())
@@ -565,7 +565,7 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 // child runs one step in this process, for its peak RSS.
 func child(args []string) error {
 	ctx := context.Background()
-	db, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: args[1], MaxConns: 2, StatementTimeout: -1})
+	db, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: args[1], MaxConns: 2})
 	if err != nil {
 		return err
 	}

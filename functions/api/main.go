@@ -9,7 +9,6 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/portagehq/portage/shared/api"
 	"github.com/portagehq/portage/shared/exporter"
@@ -29,5 +28,5 @@ func main() {
 		Exports:       exporter.Starter{Lambda: awslambda.NewFromConfig(cfg), Function: env.ExportFunction},
 		ExportsBucket: env.ExportsBucket,
 		Log:           b.Log}
-	lambda.Start(httpadapter.NewV2(srv.Handler()).ProxyWithContext)
+	lambda.Start(srv.LambdaHandler())
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/portagehq/portage/local/template"
 	"github.com/portagehq/portage/shared/devtoken"
 )
 
@@ -37,6 +38,10 @@ type Front struct {
 	// Static, when set, serves GET / and other paths outside /v1/ (the
 	// upload page), without a token, as the web app's origin would.
 	Static http.Handler
+	// API is the template's stage and route (template.API): on a named
+	// stage the event's rawPath starts with "/<stage>", as API Gateway's
+	// does. The zero value is the $default stage and route.
+	API template.HTTPAPI
 }
 
 // maxBody is API Gateway's payload limit.
@@ -134,15 +139,33 @@ func (f *Front) event(r *http.Request, body []byte, claims map[string]string) ev
 		query[k] = strings.Join(v, ",")
 	}
 	now := time.Now()
+	// What API Gateway sends for the template's stage and route: the path
+	// it was called on (with the stage on a named stage) in rawPath and
+	// http.path, the route's greedy parameter in pathParameters.
+	stage, route := f.API.Stage, f.API.RouteKey
+	if stage == "" {
+		stage = "$default"
+	}
+	if route == "" {
+		route = "$default"
+	}
+	path := r.URL.Path
+	if stage != "$default" {
+		path = "/" + stage + path
+	}
+	var params map[string]string
+	if f.API.ProxyParam != "" {
+		params = map[string]string{f.API.ProxyParam: strings.TrimPrefix(r.URL.Path, "/")}
+	}
 	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "$default", RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery,
-		Headers: headers, QueryStringParameters: query,
+		Version: "2.0", RouteKey: route, RawPath: path, RawQueryString: r.URL.RawQuery,
+		Headers: headers, QueryStringParameters: query, PathParameters: params,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RouteKey: "$default", AccountID: "000000000000", Stage: "$default", APIID: "local",
+			RouteKey: route, AccountID: "000000000000", Stage: stage, APIID: "local",
 			DomainName: r.Host, RequestID: now.Format("20060102150405.000000000"), Time: now.Format("02/Jan/2006:15:04:05 -0700"),
 			TimeEpoch: now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent(),
+				Method: r.Method, Path: path, Protocol: r.Proto, SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent(),
 			},
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},

@@ -26,7 +26,6 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,6 +34,7 @@ import (
 	"github.com/portagehq/portage/local/apigw"
 	"github.com/portagehq/portage/local/lambdas"
 	"github.com/portagehq/portage/local/pgcluster"
+	"github.com/portagehq/portage/local/rdsproxy"
 	"github.com/portagehq/portage/local/s3local"
 	"github.com/portagehq/portage/local/sfn"
 	"github.com/portagehq/portage/local/template"
@@ -74,6 +74,9 @@ type Config struct {
 	SweepEvery time.Duration
 	// ExportProgressEvery is how many rows pass between export progress updates.
 	ExportProgressEvery int
+	// Stage, when set, replaces the template's HTTP API stage (tests run
+	// the API on a named stage too, as a team might deploy it).
+	Stage string
 	// RetryWaitScale shortens the state machine's Retry waits (default 1).
 	RetryWaitScale float64
 	Log            *slog.Logger
@@ -91,6 +94,8 @@ type Stack struct {
 	RollbackARN string
 	DB          *pgxpool.Pool
 	AdminURL    string
+	// Proxy stands in for RDS Proxy between the Lambdas and PostgreSQL.
+	Proxy       *rdsproxy.Proxy
 	Secret      []byte
 	cluster     *pgcluster.Cluster
 	servers     []*http.Server
@@ -126,6 +131,13 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	httpAPI, err := template.API(filepath.Join(cfg.Root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	if cfg.Stage != "" {
+		httpAPI.Stage = cfg.Stage
+	}
 	def, err := os.ReadFile(filepath.Join(cfg.Root, "statemachine", "import.asl.json"))
 	if err != nil {
 		return err
@@ -149,11 +161,25 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	if _, err := postgres.Migrate(ctx, st.AdminURL); err != nil {
 		return err
 	}
-	lambdaURL, err := loginRole(ctx, st.AdminURL, "portage_lambda", "portage_app")
+	// The Lambdas reach PostgreSQL through the RDS Proxy stand-in, which
+	// refuses the startup parameters RDS Proxy refuses.
+	admin, err := url.Parse(st.AdminURL)
+	if err != nil || admin.Host == "" {
+		return fmt.Errorf("DATABASE_URL must be a postgres:// URL with a host")
+	}
+	upstream := admin.Host
+	if admin.Port() == "" {
+		upstream = net.JoinHostPort(admin.Hostname(), "5432")
+	}
+	if st.Proxy, err = rdsproxy.Start(upstream); err != nil {
+		return err
+	}
+	st.closers = append(st.closers, st.Proxy.Close)
+	lambdaURL, err := loginRole(ctx, st.AdminURL, st.Proxy.Addr(), "portage_lambda", "portage_app")
 	if err != nil {
 		return err
 	}
-	sweeperURL, err := loginRole(ctx, st.AdminURL, "portage_sweeper_login", "portage_sweeper")
+	sweeperURL, err := loginRole(ctx, st.AdminURL, st.Proxy.Addr(), "portage_sweeper_login", "portage_sweeper")
 	if err != nil {
 		return err
 	}
@@ -221,7 +247,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		Exports:   exporter.Starter{Lambda: lambdaClient, Function: "export"}, ExportsBucket: ExportsBucket}
 	exportStore := objstore.S3{Client: s3Client, Bucket: ExportsBucket}
 	handlers := map[string]any{
-		"api": httpadapter.NewV2(apiSrv.Handler()).ProxyWithContext,
+		"api": apiSrv.LambdaHandler(),
 		"import-trigger": importer.TriggerHandler{DB: st.DB, SFN: sfnClient, StateMachineARN: st.MachineARN,
 			MaxConcurrency: cfg.MaxConcurrency, Log: st.log}.Handle,
 		"import-prepare":  importer.PrepareHandler{Deps: deps}.Handle,
@@ -274,7 +300,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	}
 	st.APIURL = "http://" + apiLn.Addr().String()
 	st.serve(apiLn, &apigw.Front{Invoker: st.Functions, Function: "api", Secret: st.Secret, AllowOrigin: "*",
-		OnIdentity: st.provision, Static: http.FileServerFS(web.Files)})
+		OnIdentity: st.provision, Static: http.FileServerFS(web.Files), API: httpAPI})
 	return nil
 }
 
@@ -288,8 +314,8 @@ func (st *Stack) serve(ln net.Listener, h http.Handler) {
 // ownership, no BYPASSRLS), and returns adminURL with its credentials: the
 // Lambdas connect as portage_lambda (granted portage_app), the sweeper as
 // portage_sweeper_login (granted portage_sweeper), so row-level security
-// applies to them as in AWS.
-func loginRole(ctx context.Context, adminURL, name, group string) (string, error) {
+// applies to them as in AWS. The URL points at proxyAddr.
+func loginRole(ctx context.Context, adminURL, proxyAddr, name, group string) (string, error) {
 	pool, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: adminURL, MaxConns: 1})
 	if err != nil {
 		return "", err
@@ -315,6 +341,7 @@ func loginRole(ctx context.Context, adminURL, name, group string) (string, error
 		return "", err
 	}
 	u.User = url.UserPassword(name, name)
+	u.Host = proxyAddr
 	return u.String(), nil
 }
 

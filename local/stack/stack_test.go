@@ -39,9 +39,17 @@ type env struct {
 // newEnv starts a whole local stack on its own database.
 func newEnv(t *testing.T, chunkRows int) *env {
 	t.Helper()
+	return newEnvWith(t, chunkRows, func(*stack.Config) {})
+}
+
+// newEnvWith is newEnv with the stack's configuration changed by tweak.
+func newEnvWith(t *testing.T, chunkRows int, tweak func(*stack.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
-	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", DatabaseURL: pgtest.URL(t), Root: "../..",
-		ChunkRows: chunkRows, MaxConcurrency: 3, RetryWaitScale: 0.01, RollbackBatch: 2})
+	cfg := stack.Config{Addr: "127.0.0.1:0", DatabaseURL: pgtest.URL(t), Root: "../..",
+		ChunkRows: chunkRows, MaxConcurrency: 3, RetryWaitScale: 0.01, RollbackBatch: 2}
+	tweak(&cfg)
+	st, err := stack.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,5 +541,19 @@ func TestExportThroughTheStack(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM export_jobs WHERE status = 'expired'`); n != 1 {
 		t.Fatalf("%d expired exports after the sweep", n)
+	}
+}
+
+// Deployed on a named stage, API Gateway puts the stage in rawPath
+// ("/prod/v1/imports"); every route must still be found.
+func TestNamedStage(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, 2, func(c *stack.Config) { c.Stage = "prod" })
+	j := e.importFile(t, writeFile(t, "a.csv", "email\na@b.co\nc@d.co\n"), client.ImportRequest{})
+	if j.Status != "completed" || j.CreatedCount != 2 {
+		t.Fatalf("import on stage prod: %s", counts(j))
+	}
+	if err := e.api.Errors(context.Background(), j.ID.String(), io.Discard); err != nil {
+		t.Fatalf("error report on stage prod: %v", err)
 	}
 }

@@ -87,3 +87,76 @@ func folderName(logicalID string) string {
 	}
 	return b.String()
 }
+
+// HTTPAPI is what API Gateway puts in an api event for the template's HTTP
+// API: the stage (rawPath starts with "/<stage>" unless it is $default) and
+// the route key of the api function's route.
+type HTTPAPI struct {
+	Stage    string
+	RouteKey string
+	// ProxyParam is the name of the route's greedy path parameter
+	// ("proxy" for /{proxy+}), or "" when the route has none.
+	ProxyParam string
+}
+
+// API reads the template's HTTP API and the route of the function that
+// serves it.
+func API(path string) (HTTPAPI, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return HTTPAPI{}, err
+	}
+	var doc struct {
+		Parameters map[string]struct {
+			Default string `yaml:"Default"`
+		} `yaml:"Parameters"`
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				StageName yaml.Node `yaml:"StageName"`
+				Events    map[string]struct {
+					Type       string `yaml:"Type"`
+					Properties struct {
+						Path   string `yaml:"Path"`
+						Method string `yaml:"Method"`
+					} `yaml:"Properties"`
+				} `yaml:"Events"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return HTTPAPI{}, fmt.Errorf("%s: %w", path, err)
+	}
+	api := HTTPAPI{Stage: "$default"}
+	apis, routes := 0, 0
+	for _, r := range doc.Resources {
+		switch r.Type {
+		case "AWS::Serverless::HttpApi":
+			apis++
+			switch n := r.Properties.StageName; {
+			case n.Kind == 0:
+			case n.Tag == "!Ref":
+				api.Stage = doc.Parameters[n.Value].Default
+			case n.Kind == yaml.ScalarNode:
+				api.Stage = n.Value
+			default:
+				return HTTPAPI{}, fmt.Errorf("%s: HttpApi StageName %q is not a name or a !Ref", path, n.Value)
+			}
+		case "AWS::Serverless::Function":
+			for _, ev := range r.Properties.Events {
+				if ev.Type != "HttpApi" {
+					continue
+				}
+				routes++
+				api.RouteKey = strings.ToUpper(ev.Properties.Method) + " " + ev.Properties.Path
+				if i := strings.Index(ev.Properties.Path, "{"); i >= 0 && strings.HasSuffix(ev.Properties.Path, "+}") {
+					api.ProxyParam = strings.TrimSuffix(ev.Properties.Path[i+1:], "+}")
+				}
+			}
+		}
+	}
+	if apis != 1 || routes != 1 {
+		return HTTPAPI{}, fmt.Errorf("%s: the local front serves one HttpApi with one function route; found %d APIs and %d routes", path, apis, routes)
+	}
+	return api, nil
+}

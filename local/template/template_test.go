@@ -32,3 +32,16 @@ func TestFunctionsMatchTheTemplate(t *testing.T) {
 		}
 	}
 }
+
+// The HTTP API runs on the $default stage, so API Gateway's paths are the
+// routes' own; the local front sends the template's route key.
+func TestAPIStageAndRoute(t *testing.T) {
+	t.Parallel()
+	api, err := template.API("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.Stage != "$default" || api.RouteKey != "ANY /{proxy+}" || api.ProxyParam != "proxy" {
+		t.Fatalf("API = %+v, want stage $default, route ANY /{proxy+}", api)
+	}
+}

@@ -138,6 +138,12 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 	if err := postgres.SetTenant(ctx, tx, tenantID); err != nil {
 		return err
 	}
+	// An export is one long statement (a COPY or a cursor over every row):
+	// it may run for as long as the function does, not the 60 s of a
+	// request's statements.
+	if err := postgres.SetStatementTimeout(ctx, tx, untilDeadline(ctx)); err != nil {
+		return err
+	}
 	// The total is counted first for the progress the row path reports as
 	// it goes. COPY reports none until it ends, so there the count would
 	// only read every contact twice: its total is the rows written.
@@ -298,4 +304,17 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// untilDeadline is the time left before ctx's deadline (the function's
+// timeout), less a margin to record the failure; 0 without a deadline.
+func untilDeadline(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	if left := time.Until(dl) - 20*time.Second; left > time.Second {
+		return left
+	}
+	return time.Second
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/postgres"
 )
 
 // Sweeper expires exports: the S3 lifecycle rule deletes exports/ objects
@@ -29,6 +30,9 @@ type Sweeper struct {
 func (s Sweeper) Sweep(ctx context.Context) (int, error) {
 	n := 0
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
 			SELECT j.id, d.object_key FROM export_jobs j
 			LEFT JOIN export_job_details d ON d.export_job_id = j.id
