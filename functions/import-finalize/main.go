@@ -9,6 +9,7 @@ import (
 
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/platform"
+	"github.com/portagehq/portage/shared/stepfn"
 )
 
 func main() {
@@ -16,5 +17,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(importer.FinalizeHandler{Deps: b.ImportDeps()}.Handle)
+	lambda.Start(stepfn.Task(importer.FinalizeHandler{Deps: b.ImportDeps()}.Handle))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portagehq/portage/shared/platform"
 	"github.com/portagehq/portage/shared/rollback"
+	"github.com/portagehq/portage/shared/stepfn"
 )
 
 func main() {
@@ -19,5 +20,5 @@ func main() {
 	}
 	env, pool := b.Env, b.DB
 	h := rollback.BatchHandler{DB: pool, Size: env.RollbackBatch}
-	lambda.Start(h.Handle)
+	lambda.Start(stepfn.Task(h.Handle))
 }

@@ -71,9 +71,9 @@ func NameFromARN(arn string) string {
 }
 
 // Invoke runs the function synchronously. A handler error comes back as a
-// *FunctionError typed like aws-lambda-go types it; a panic as
-// Runtime.ExitError (the process would have died); running past the
-// function's timeout as Sandbox.Timedout.
+// *FunctionError typed like aws-lambda-go types it, and so is a panic in
+// the handler; a crash a Wrap injects as Runtime.ExitError (the process
+// died); running past the function's timeout as Sandbox.Timedout.
 func (r *Registry) Invoke(ctx context.Context, nameOrARN string, payload []byte) (out []byte, err error) {
 	name := NameFromARN(nameOrARN)
 	r.mu.RLock()
@@ -111,7 +111,9 @@ func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, err 
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{err: &FunctionError{Type: "Runtime.ExitError", Message: fmt.Sprintf("panic: %v\n%s", p, debug.Stack())}}
+				// aws-lambda-go names a panic by its value's type, as it
+				// names an error (stepfn.Task turns ours into PanicError).
+				done <- result{err: &FunctionError{Type: typeName(p), Message: fmt.Sprintf("%v\n%s", p, debug.Stack())}}
 			}
 		}()
 		out, err := f.handler.Invoke(ctx, payload)
@@ -138,11 +140,16 @@ func asFunctionError(err error) *FunctionError {
 	if errors.As(err, &fe) {
 		return fe
 	}
-	t := reflect.TypeOf(err)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	return &FunctionError{Type: typeName(err), Message: err.Error()}
+}
+
+// typeName is aws-lambda-go's name for an error or a panic value.
+func typeName(v any) string {
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
+		return t.Elem().Name()
 	}
-	return &FunctionError{Type: t.Name(), Message: err.Error()}
+	return t.Name()
 }
 
 // Cause is the JSON Step Functions puts in a Lambda error's Cause.

@@ -88,7 +88,7 @@ func describe(d Snapshot) map[string]any {
 	if d.Status == Succeeded {
 		out["output"] = d.Output
 	}
-	if d.Status == Failed {
+	if d.Status == Failed || d.Status == TimedOut {
 		out["error"], out["cause"] = d.Error, d.Cause
 	}
 	if !d.RedriveDate.IsZero() {
@@ -100,7 +100,7 @@ func describe(d Snapshot) map[string]any {
 // historyDetails names each event type's details member as the API does.
 var historyDetails = map[string]string{
 	"ExecutionStarted": "executionStartedEventDetails", "ExecutionSucceeded": "executionSucceededEventDetails",
-	"ExecutionFailed": "executionFailedEventDetails", "ExecutionRedriven": "executionRedrivenEventDetails",
+	"ExecutionFailed": "executionFailedEventDetails", "ExecutionTimedOut": "executionTimedOutEventDetails", "ExecutionRedriven": "executionRedrivenEventDetails",
 	"LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails", "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
 	"LambdaFunctionFailed": "lambdaFunctionFailedEventDetails", "MapRunFailed": "mapRunFailedEventDetails",
 }

@@ -25,6 +25,9 @@ type Definition struct {
 	Comment string
 	StartAt string
 	States  map[string]*State
+	// TimeoutSeconds bounds a whole execution (top level only): past it
+	// the execution ends TIMED_OUT with States.Timeout.
+	TimeoutSeconds int
 }
 
 // State is one state; which fields apply depends on Type.
@@ -125,11 +128,22 @@ func Parse(def []byte) (*Definition, error) {
 	if err := json.Unmarshal(def, &raw); err != nil {
 		return nil, fmt.Errorf("state machine definition: %w", err)
 	}
-	return parseMachine(raw, "")
+	d, err := parseMachine(raw, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := get(raw, "TimeoutSeconds", &d.TimeoutSeconds); err != nil || d.TimeoutSeconds < 0 {
+		return nil, fmt.Errorf("TimeoutSeconds must be a positive integer")
+	}
+	return d, nil
 }
 
 func parseMachine(raw map[string]json.RawMessage, where string) (*Definition, error) {
-	if err := onlyKeys(raw, where, "Comment", "StartAt", "States", "ProcessorConfig"); err != nil {
+	keys := []string{"Comment", "StartAt", "States", "ProcessorConfig"}
+	if where == "" {
+		keys = []string{"Comment", "StartAt", "States", "TimeoutSeconds"}
+	}
+	if err := onlyKeys(raw, where, keys...); err != nil {
 		return nil, err
 	}
 	d := &Definition{States: map[string]*State{}}

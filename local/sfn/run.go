@@ -30,6 +30,17 @@ const (
 	Running   = "RUNNING"
 	Succeeded = "SUCCEEDED"
 	Failed    = "FAILED"
+	TimedOut  = "TIMED_OUT"
+)
+
+// AWS's limits, which the runner enforces as the service does.
+const (
+	// MaxPayloadBytes bounds an execution's input and every state's
+	// input, task result and output (256 KiB, as UTF-8).
+	MaxPayloadBytes = 256 * 1024
+	// MaxHistoryEvents is the most events one execution's history holds;
+	// an execution that would need more fails.
+	MaxHistoryEvents = 25000
 )
 
 // StatusEvent is what EventBridge would receive when an execution ends
@@ -87,6 +98,7 @@ type Execution struct {
 	redriveCount int
 	redriveDate  time.Time
 	history      []HistoryEvent
+	historyFull  bool
 	done         chan struct{}
 
 	// Where a failed execution resumes on redrive.
@@ -162,6 +174,9 @@ func (r *Runner) StartExecution(machineARN, name, input string) (*Execution, err
 	if input == "" {
 		input = "{}"
 	}
+	if len(input) > MaxPayloadBytes {
+		return nil, &APIError{"ValidationException", fmt.Sprintf("the execution input is %d bytes; at most %d are allowed", len(input), MaxPayloadBytes)}
+	}
 	in, err := decodeJSON([]byte(input))
 	if err != nil {
 		return nil, &APIError{"InvalidExecutionInput", err.Error()}
@@ -208,7 +223,7 @@ func (r *Runner) RedriveExecution(arn string) (*Execution, error) {
 	m := r.machines[ex.MachineARN]
 	r.mu.Unlock()
 	ex.mu.Lock()
-	if ex.status != Failed || ex.failedState == "" {
+	if (ex.status != Failed && ex.status != TimedOut) || ex.failedState == "" {
 		ex.mu.Unlock()
 		return nil, &APIError{"ExecutionNotRedrivable", fmt.Sprintf("execution %s is %s", arn, ex.status)}
 	}
@@ -275,7 +290,7 @@ func (ex *Execution) Describe() Snapshot {
 	defer ex.mu.Unlock()
 	return Snapshot{ARN: ex.ARN, Name: ex.Name, MachineARN: ex.MachineARN, Status: ex.status, Input: ex.input,
 		Output: ex.output, Error: ex.errName, Cause: ex.cause, Start: ex.start, Stop: ex.stop,
-		RedriveDate: ex.redriveDate, RedriveCount: ex.redriveCount, Redrivable: ex.status == Failed && ex.failedState != ""}
+		RedriveDate: ex.redriveDate, RedriveCount: ex.redriveCount, Redrivable: (ex.status == Failed || ex.status == TimedOut) && ex.failedState != ""}
 }
 
 // History returns the execution's events in order.
@@ -288,17 +303,35 @@ func (ex *Execution) History() []HistoryEvent {
 func (ex *Execution) event(typ string, details map[string]any) {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
+	if len(ex.history) >= MaxHistoryEvents-1 && typ != "ExecutionFailed" {
+		// The last place is kept for the failure it causes.
+		ex.historyFull = true
+		return
+	}
 	id := int64(len(ex.history) + 1)
 	ex.history = append(ex.history, HistoryEvent{ID: id, Previous: id - 1, Timestamp: time.Now(), Type: typ, Details: details})
 }
 
 func (r *Runner) run(m *machine, ex *Execution, start string, input any) {
 	defer r.wg.Done()
-	out, f := r.runMachine(r.ctx, ex, m.def, start, input, true)
+	ctx := r.ctx
+	if m.def.TimeoutSeconds > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(m.def.TimeoutSeconds)*time.Second)
+		defer cancel()
+	}
+	out, f := r.runMachine(ctx, ex, m.def, start, input, true)
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil
+	if timedOut {
+		f = &failure{"States.Timeout", fmt.Sprintf("the execution ran longer than its TimeoutSeconds (%d)", m.def.TimeoutSeconds)}
+	}
 	ex.mu.Lock()
 	ex.stop = time.Now()
 	if f != nil {
 		ex.status, ex.errName, ex.cause = Failed, f.Error, f.Cause
+		if timedOut {
+			ex.status = TimedOut
+		}
 	} else {
 		b, _ := json.Marshal(out)
 		ex.status, ex.output = Succeeded, string(b)
@@ -307,9 +340,12 @@ func (r *Runner) run(m *machine, ex *Execution, start string, input any) {
 		Input: ex.input, Output: ex.output, Error: ex.errName, Cause: ex.cause, StartDate: ex.start, StopDate: ex.stop}
 	close(ex.done)
 	ex.mu.Unlock()
-	if f != nil {
+	switch {
+	case f != nil && ev.Status == TimedOut:
+		ex.event("ExecutionTimedOut", map[string]any{"error": f.Error, "cause": f.Cause})
+	case f != nil:
 		ex.event("ExecutionFailed", map[string]any{"error": f.Error, "cause": f.Cause})
-	} else {
+	default:
 		ex.event("ExecutionSucceeded", map[string]any{"output": ev.Output})
 	}
 	if r.OnStatus != nil {
@@ -324,6 +360,12 @@ func (r *Runner) runMachine(ctx context.Context, ex *Execution, d *Definition, s
 	name, in := start, input
 	for {
 		s := d.States[name]
+		ex.mu.Lock()
+		full := ex.historyFull
+		ex.mu.Unlock()
+		if full {
+			return nil, &failure{"States.Runtime", fmt.Sprintf("the execution history reached its limit of %d events", MaxHistoryEvents)}
+		}
 		if top {
 			ex.event(s.Type+"StateEntered", map[string]any{"name": name, "input": jsonText(in)})
 		}
@@ -377,6 +419,9 @@ func (r *Runner) runState(ctx context.Context, ex *Execution, s *State, raw any,
 			return nil, "", &failure{"States.Runtime", err.Error()}
 		}
 	}
+	if f := overLimit(effective, "the input of state "+s.Name); f != nil {
+		return nil, "", f
+	}
 	var result any
 	next := s.Next
 	switch s.Type {
@@ -418,6 +463,11 @@ func (r *Runner) runState(ctx context.Context, ex *Execution, s *State, raw any,
 		}
 		var f *failure
 		result, f = r.withRetry(ctx, ex, s, attempt, top)
+		if f == nil {
+			// A Map's result is every item's output, gathered: what a
+			// Distributed Map without a ResultWriter hands back.
+			f = overLimit(result, "the result of state "+s.Name)
+		}
 		if f != nil {
 			for _, c := range s.Catch {
 				if matches(c.ErrorEquals, f.Error) {
@@ -443,7 +493,19 @@ func (r *Runner) runState(ctx context.Context, ex *Execution, s *State, raw any,
 	if out, err = selectPath(s.OutputPath, out, ctxObj); err != nil {
 		return nil, "", &failure{"States.Runtime", err.Error()}
 	}
+	if f := overLimit(out, "the output of state "+s.Name); f != nil {
+		return nil, "", f
+	}
 	return out, next, nil
+}
+
+// overLimit is the States.DataLimitExceeded failure for a payload over
+// MaxPayloadBytes, or nil.
+func overLimit(v any, what string) *failure {
+	if n := len(jsonText(v)); n > MaxPayloadBytes {
+		return &failure{"States.DataLimitExceeded", fmt.Sprintf("%s is %d bytes, over the %d-byte limit", what, n, MaxPayloadBytes)}
+	}
+	return nil
 }
 
 // withRetry runs attempt until it succeeds or no retrier matches the error
@@ -490,7 +552,14 @@ func (r *Runner) withRetry(ctx context.Context, ex *Execution, s *State, attempt
 // task failure but a timeout).
 func matches(names []string, errName string) bool {
 	for _, n := range names {
-		if n == errName || n == "States.ALL" || n == "States.TaskFailed" && errName != "States.Timeout" {
+		if n == errName {
+			return true
+		}
+		// AWS: these two end the execution whatever the lists say.
+		if errName == "States.Runtime" || errName == "States.DataLimitExceeded" {
+			continue
+		}
+		if n == "States.ALL" || n == "States.TaskFailed" && errName != "States.Timeout" {
 			return true
 		}
 	}
@@ -535,7 +604,13 @@ func (r *Runner) task(ctx context.Context, ex *Execution, s *State, input any, t
 	return v, nil
 }
 
-const defaultMapConcurrency = 40
+// AWS's concurrency of a Map with no MaxConcurrency (or 0): an inline Map
+// runs up to 40 iterations at once, a Distributed Map up to 10,000 child
+// executions.
+const (
+	inlineMapConcurrency      = 40
+	distributedMapConcurrency = 10000
+)
 
 // mapState runs the item processor for every item. Items that succeeded in
 // an earlier attempt of this execution (before a redrive) are not run
@@ -555,7 +630,10 @@ func (r *Runner) mapState(ctx context.Context, ex *Execution, s *State, input an
 		limit = int(n)
 	}
 	if limit <= 0 {
-		limit = defaultMapConcurrency
+		limit = inlineMapConcurrency
+		if s.Distributed {
+			limit = distributedMapConcurrency
+		}
 	}
 	ex.mu.Lock()
 	done := ex.mapDone[s.Name]

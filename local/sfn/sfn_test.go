@@ -323,3 +323,100 @@ func TestProjectStateMachine(t *testing.T) {
 		}
 	}
 }
+
+// AWS's limits hold locally: a state machine that passes here does not
+// fail in AWS on a payload or history it never had to carry.
+func TestServiceLimits(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", sfn.MaxPayloadBytes)
+
+	// States.ALL does not catch States.DataLimitExceeded: the execution
+	// fails at the state.
+	t.Run("StateOutputOver256KiB", func(t *testing.T) {
+		t.Parallel()
+		s := newStack(t, nil)
+		d := s.wait(t, s.start(t, `{"StartAt": "Big", "States": {
+			"Big": {"Type": "Pass", "Result": "`+big+`", "End": true}}}`, `{}`))
+		if d.Status != sfntypes.ExecutionStatusFailed || aws.ToString(d.Error) != "States.DataLimitExceeded" {
+			t.Fatalf("status %s error %s", d.Status, aws.ToString(d.Error))
+		}
+	})
+
+	// A Map's gathered result counts: 3,000 items of 100 bytes each are
+	// over the limit unless each item's output is dropped (OutputPath null),
+	// as the import's ApplyChunk does.
+	t.Run("MapResultGrowsWithItems", func(t *testing.T) {
+		t.Parallel()
+		input := `{"items": [` + strings.TrimSuffix(strings.Repeat("1,", 3000), ",") + `]}`
+		machine := func(outputPath string) string {
+			return `{"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": null,
+				"ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "Result": "` + strings.Repeat("y", 98) + `", ` + outputPath + ` "End": true}}},
+				"End": true}}}`
+		}
+		s := newStack(t, nil)
+		if d := s.wait(t, s.start(t, machine(""), input)); aws.ToString(d.Error) != "States.DataLimitExceeded" {
+			t.Fatalf("gathered item outputs: status %s error %s, want States.DataLimitExceeded", d.Status, aws.ToString(d.Error))
+		}
+		s2 := newStack(t, nil)
+		if d := s2.wait(t, s2.start(t, machine(`"OutputPath": null,`), input)); d.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("items with OutputPath null: status %s error %s", d.Status, aws.ToString(d.Error))
+		}
+	})
+
+	t.Run("ExecutionInputOver256KiB", func(t *testing.T) {
+		t.Parallel()
+		s := newStack(t, nil)
+		arn, err := s.runner.CreateStateMachine(t.Name(), []byte(`{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}`), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := `{"a": "` + big + `"}`
+		_, err = s.client.StartExecution(context.Background(), &awssfn.StartExecutionInput{StateMachineArn: &arn, Input: &in})
+		if err == nil || !strings.Contains(err.Error(), "ValidationException") {
+			t.Fatalf("StartExecution with %d bytes: %v, want ValidationException", len(in), err)
+		}
+	})
+
+	// A loop that never ends fills the history: at 25,000 events the
+	// execution fails, as in AWS.
+	t.Run("HistoryOf25000Events", func(t *testing.T) {
+		t.Parallel()
+		s := newStack(t, nil)
+		arn := s.start(t, `{"StartAt": "Again", "States": {"Again": {"Type": "Pass", "Next": "Again"}}}`, `{}`)
+		d := s.wait(t, arn)
+		if d.Status != sfntypes.ExecutionStatusFailed || !strings.Contains(aws.ToString(d.Cause), "25000") {
+			t.Fatalf("status %s error %s cause %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+		}
+		ex, _ := s.runner.Execution(arn)
+		if n := len(ex.History()); n != sfn.MaxHistoryEvents {
+			t.Fatalf("history has %d events, want %d", n, sfn.MaxHistoryEvents)
+		}
+	})
+
+	// The whole execution's TimeoutSeconds ends it TIMED_OUT; like a
+	// failure, it can be redriven.
+	t.Run("ExecutionTimeout", func(t *testing.T) {
+		t.Parallel()
+		s := newStack(t, nil)
+		var calls atomic.Int32
+		s.fns.Register("fn", time.Minute, func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			if calls.Add(1) == 1 {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return in, nil
+		})
+		arn := s.start(t, `{"TimeoutSeconds": 1, "StartAt": "Slow", "States": {
+			"Slow": {"Type": "Task", "Resource": "${Fn}", "End": true}}}`, `{}`)
+		d := s.wait(t, arn)
+		if d.Status != sfntypes.ExecutionStatusTimedOut || aws.ToString(d.Error) != "States.Timeout" {
+			t.Fatalf("status %s error %s", d.Status, aws.ToString(d.Error))
+		}
+		if _, err := s.client.RedriveExecution(context.Background(), &awssfn.RedriveExecutionInput{ExecutionArn: &arn}); err != nil {
+			t.Fatalf("redrive a timed-out execution: %v", err)
+		}
+		if d := s.wait(t, arn); d.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("after redrive: %s %s", d.Status, aws.ToString(d.Error))
+		}
+	})
+}

@@ -45,6 +45,7 @@ import (
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/rollback"
+	"github.com/portagehq/portage/shared/stepfn"
 	"github.com/portagehq/portage/web"
 )
 
@@ -250,11 +251,11 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		"api": apiSrv.LambdaHandler(),
 		"import-trigger": importer.TriggerHandler{DB: st.DB, SFN: sfnClient, StateMachineARN: st.MachineARN,
 			MaxConcurrency: cfg.MaxConcurrency, Log: st.log}.Handle,
-		"import-prepare":  importer.PrepareHandler{Deps: deps}.Handle,
-		"import-chunk":    importer.ChunkHandler{Deps: deps}.Handle,
-		"import-finalize": importer.FinalizeHandler{Deps: deps}.Handle,
-		"import-fail":     importer.FailHandler{Deps: deps, Log: st.log}.Handle,
-		"rollback":        rollback.BatchHandler{DB: st.DB, Size: cfg.RollbackBatch}.Handle,
+		"import-prepare":  stepfn.Task(importer.PrepareHandler{Deps: deps}.Handle),
+		"import-chunk":    stepfn.Task(importer.ChunkHandler{Deps: deps}.Handle),
+		"import-finalize": stepfn.Task(importer.FinalizeHandler{Deps: deps}.Handle),
+		"import-fail":     stepfn.Task(importer.FailHandler{Deps: deps, Log: st.log}.Handle),
+		"rollback":        stepfn.Task(rollback.BatchHandler{DB: st.DB, Size: cfg.RollbackBatch}.Handle),
 		"export": exporter.Deps{DB: st.DB, Store: exportStore, Bucket: ExportsBucket, Log: st.log,
 			ProgressEvery: cfg.ExportProgressEvery}.Handle,
 		"export-sweeper": exporter.Sweeper{DB: sweeperDB, Store: exportStore, Log: st.log}.Handle,
@@ -375,7 +376,7 @@ func (st *Stack) s3Event(ctx context.Context, ev events.S3Event) {
 // executionStatus is the EventBridge rule of template.yaml: a failed
 // execution goes to import-fail.
 func (st *Stack) executionStatus(ev sfn.StatusEvent) {
-	if ev.Status != sfn.Failed {
+	if ev.Status != sfn.Failed && ev.Status != sfn.TimedOut {
 		return
 	}
 	payload, _ := json.Marshal(map[string]any{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -23,20 +24,37 @@ type Input struct {
 	JobID    uuid.UUID `json:"job_id"`
 }
 
-// BatchHandler is the rollback Lambda: one batch per invocation; the state
-// machine loops until Finished.
+// BatchHandler is the rollback Lambda. Each invocation reverses batches
+// (one transaction each) until the rollback is finished or half of the
+// invocation's time is used, and the state machine loops until Finished:
+// a loop of one batch per invocation would put six history events per
+// batch in the execution, and a rollback of 10 million events in batches of
+// 1,000 would pass the 25,000 events an execution may hold.
 type BatchHandler struct {
 	DB   postgres.Beginner
 	Size int
+	// Budget is how long one invocation goes on starting batches (default:
+	// half the time before the context's deadline; without a deadline,
+	// one batch).
+	Budget time.Duration
 }
 
-// Handle reverses one batch.
+// Handle reverses batches for up to the handler's budget.
 func (h BatchHandler) Handle(ctx context.Context, in Input) (Progress, error) {
-	p, err := Batch(ctx, h.DB, in.TenantID, in.JobID, h.Size)
-	if err != nil && (postgres.IsConnectionError(err) || postgres.IsRetryable(err)) {
-		return p, &importer.TransientError{Err: err}
+	budget := h.Budget
+	if dl, ok := ctx.Deadline(); ok && budget == 0 {
+		budget = time.Until(dl) / 2
 	}
-	return p, err
+	until := time.Now().Add(budget)
+	for {
+		p, err := Batch(ctx, h.DB, in.TenantID, in.JobID, h.Size)
+		if err != nil && (postgres.IsConnectionError(err) || postgres.IsRetryable(err)) {
+			return p, &importer.TransientError{Err: err}
+		}
+		if err != nil || p.Finished || !time.Now().Before(until) {
+			return p, err
+		}
+	}
 }
 
 // SFN is the part of the Step Functions client that starting a rollback
