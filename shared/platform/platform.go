@@ -35,6 +35,13 @@ type Env struct {
 	DBName          string
 	DBUser          string
 	DBIAMAuth       bool
+	// DBSSLMode is libpq's sslmode for DB_HOST (default verify-full: RDS
+	// Proxy's certificates come from ACM and chain to Amazon's public
+	// roots, which the system trust store holds). DBSSLRootCert, when set,
+	// is a CA bundle file to verify against instead (e.g. RDS's
+	// global-bundle.pem, to connect to an instance without the proxy).
+	DBSSLMode     string
+	DBSSLRootCert string
 	UploadsBucket   string
 	StateMachineARN string
 	ChunkRows       int
@@ -52,6 +59,7 @@ func FromEnv() Env {
 	return Env{
 		DatabaseURL: os.Getenv("DATABASE_URL"), DBHost: os.Getenv("DB_HOST"), DBPort: atoi(os.Getenv("DB_PORT"), 5432),
 		DBName: os.Getenv("DB_NAME"), DBUser: os.Getenv("DB_USER"), DBIAMAuth: os.Getenv("DB_IAM_AUTH") == "true",
+		DBSSLMode: os.Getenv("DB_SSLMODE"), DBSSLRootCert: os.Getenv("DB_SSLROOTCERT"),
 		UploadsBucket: os.Getenv("UPLOADS_BUCKET"), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		ChunkRows: atoi(os.Getenv("CHUNK_ROWS"), 0), MaxConcurrency: atoi(os.Getenv("MAX_CHUNK_CONCURRENCY"), 0),
 		ExportsBucket: os.Getenv("EXPORTS_BUCKET"), ExportFunction: os.Getenv("EXPORT_FUNCTION"),
@@ -78,17 +86,33 @@ func AWS(ctx context.Context) (aws.Config, error) {
 }
 
 // Pool opens the database pool: 2 connections, nothing that pins an RDS
-// Proxy connection, and with IAM auth a fresh token for every new
-// connection (tokens live 15 minutes).
+// Proxy connection, TLS verified against the proxy's name, and with IAM
+// auth a fresh token for every new connection (tokens live 15 minutes).
 func (e Env) Pool(ctx context.Context, cfg aws.Config) (*pgxpool.Pool, error) {
+	pc, err := e.PoolConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return postgres.NewPool(ctx, pc)
+}
+
+// PoolConfig is the pool's configuration from the environment.
+func (e Env) PoolConfig(cfg aws.Config) (postgres.PoolConfig, error) {
 	if e.DatabaseURL != "" {
-		return postgres.NewPool(ctx, postgres.PoolConfig{URL: e.DatabaseURL, MaxConns: 2})
+		return postgres.PoolConfig{URL: e.DatabaseURL, MaxConns: 2}, nil
 	}
 	if e.DBHost == "" || e.DBName == "" || e.DBUser == "" {
-		return nil, fmt.Errorf("set DATABASE_URL, or DB_HOST, DB_NAME and DB_USER")
+		return postgres.PoolConfig{}, fmt.Errorf("set DATABASE_URL, or DB_HOST, DB_NAME and DB_USER")
+	}
+	q := url.Values{"sslmode": {e.DBSSLMode}}
+	if e.DBSSLMode == "" {
+		q.Set("sslmode", "verify-full")
+	}
+	if e.DBSSLRootCert != "" {
+		q.Set("sslrootcert", e.DBSSLRootCert)
 	}
 	u := url.URL{Scheme: "postgres", User: url.User(e.DBUser), Host: fmt.Sprintf("%s:%d", e.DBHost, e.DBPort),
-		Path: "/" + e.DBName, RawQuery: "sslmode=require"}
+		Path: "/" + e.DBName, RawQuery: q.Encode()}
 	pc := postgres.PoolConfig{URL: u.String(), MaxConns: 2}
 	if e.DBIAMAuth {
 		endpoint := fmt.Sprintf("%s:%d", e.DBHost, e.DBPort)
@@ -101,7 +125,7 @@ func (e Env) Pool(ctx context.Context, cfg aws.Config) (*pgxpool.Pool, error) {
 			return nil
 		}
 	}
-	return postgres.NewPool(ctx, pc)
+	return pc, nil
 }
 
 // Base is what every function builds first: its environment, the AWS
