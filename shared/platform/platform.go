@@ -29,19 +29,19 @@ type Env struct {
 	// DatabaseURL, when set, is used as is (local runs); otherwise DB_HOST,
 	// DB_PORT (5432), DB_NAME, DB_USER and DB_IAM_AUTH=true build an RDS
 	// Proxy connection authenticated with IAM tokens.
-	DatabaseURL     string
-	DBHost          string
-	DBPort          int
-	DBName          string
-	DBUser          string
-	DBIAMAuth       bool
+	DatabaseURL string
+	DBHost      string
+	DBPort      int
+	DBName      string
+	DBUser      string
+	DBIAMAuth   bool
 	// DBSSLMode is libpq's sslmode for DB_HOST (default verify-full: RDS
 	// Proxy's certificates come from ACM and chain to Amazon's public
 	// roots, which the system trust store holds). DBSSLRootCert, when set,
 	// is a CA bundle file to verify against instead (e.g. RDS's
 	// global-bundle.pem, to connect to an instance without the proxy).
-	DBSSLMode     string
-	DBSSLRootCert string
+	DBSSLMode       string
+	DBSSLRootCert   string
 	UploadsBucket   string
 	StateMachineARN string
 	ChunkRows       int
