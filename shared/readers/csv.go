@@ -2,58 +2,103 @@ package readers
 
 import (
 	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/transform"
 )
 
 // candidateDelimiters in order of preference when the sample cannot tell.
-var candidateDelimiters = []rune{',', ';', '\t', '|'}
+var candidateDelimiters = []byte{',', ';', '\t', '|'}
 
 type csvReader struct {
 	info   Info
 	header []string
-	r      *csv.Reader
+	rows   sheetRows
 	lim    Limits
-	row    int
 }
 
 func openCSV(r io.Reader, head []byte, opts Options, lim Limits) (Reader, error) {
 	enc, _ := detectEncoding(head)
-	info := Info{FileType: CSV, Encoding: enc}
+	info := Info{FileType: CSV, Encoding: enc, EncodingGuessed: enc == "utf-8" || enc == "windows-1252"}
 	sample, _, err := transform.Bytes(transformerFor(enc), head)
 	if err != nil && len(sample) == 0 {
 		return nil, fileErrorf("the file's bytes cannot be decoded as %s", enc)
 	}
-	delim := ','
-	if opts.Delimiter != "" {
-		delim = []rune(opts.Delimiter)[0]
-	} else {
+	// Excel's "sep=;" first line names the delimiter; it is no row.
+	sepLine := false
+	delim := byte(',')
+	if d, ok := sepDirective(sample); ok {
+		delim, sepLine = d, true
+	}
+	switch {
+	case opts.Delimiter != "":
+		delim = opts.Delimiter[0]
+	case !sepLine:
 		delim = detectDelimiter(sample, len(head) < sniffLen)
 	}
 	info.Delimiter = string(delim)
-
-	cr := csv.NewReader(&lineGuard{r: decoder(r, enc), max: lim.MaxLineBytes, line: 1})
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1
-	c := &csvReader{info: info, r: cr, lim: lim}
-	rec, err := c.read()
-	if err == io.EOF {
-		return nil, fileErrorf("the file is empty")
+	sc := newCSVScanner(decoder(r, enc), delim, lim)
+	c := &csvReader{info: info, lim: lim}
+	record := 0
+	c.rows = sheetRows{info: &c.info, read: func() (rawRow, error) {
+		cells, _, err := sc.next()
+		if err != nil {
+			return rawRow{}, err
+		}
+		record++
+		var over map[int]int
+		if len(sc.overlong) > 0 {
+			over = maps.Clone(sc.overlong)
+		}
+		if sc.extra > 0 {
+			if over == nil {
+				over = map[int]int{}
+			}
+			over[-1] = sc.extra
+		}
+		return rawRow{row: record, cells: cells, overlong: over}, nil
+	}}
+	if sepLine {
+		// Spreadsheets hide the line: it is no row of the sheet either.
+		if _, _, err := sc.next(); err != nil {
+			return nil, fileErrorf("the file is empty")
+		}
 	}
+	h, err := c.rows.start(opts)
 	if err != nil {
 		return nil, err
 	}
-	c.row = 1
-	if len(rec) > lim.MaxColumns {
-		return nil, fileErrorf("the header has %d columns, more than the limit of %d", len(rec), lim.MaxColumns)
+	if len(h.cells) > lim.MaxColumns {
+		return nil, fileErrorf("the header has %d columns, more than the limit of %d", len(h.cells), lim.MaxColumns)
 	}
-	c.header = cleanHeader(rec)
+	c.header = cleanHeader(trimTrailingBlank(h.cells))
 	return c, nil
+}
+
+// sepDirective reads Excel's optional first line "sep=X".
+func sepDirective(sample []byte) (byte, bool) {
+	line := sample
+	if i := bytes.IndexAny(sample, "\r\n"); i >= 0 {
+		line = sample[:i]
+	}
+	if len(line) == 5 && bytes.EqualFold(line[:4], []byte("sep=")) {
+		return line[4], true
+	}
+	return 0, false
+}
+
+// trimTrailingBlank drops the empty cells after a header's last name (a
+// spreadsheet's stray delimiters).
+func trimTrailingBlank(cells []string) []string {
+	n := len(cells)
+	for n > 1 && strings.TrimSpace(cells[n-1]) == "" {
+		n--
+	}
+	return cells[:n]
 }
 
 func (c *csvReader) Info() Info       { return c.info }
@@ -61,33 +106,35 @@ func (c *csvReader) Header() []string { return c.header }
 func (c *csvReader) Close() error     { return nil }
 
 func (c *csvReader) Next() (Record, error) {
-	for {
-		rec, err := c.read()
-		if err != nil {
-			return Record{}, err
-		}
-		c.row++
-		if isBlank(rec) {
-			continue
-		}
-		return c.record(rec), nil
+	r, err := c.rows.next()
+	if err != nil {
+		return Record{}, err
 	}
+	return c.record(r), nil
 }
 
-func (c *csvReader) record(rec []string) Record {
-	out := Record{Row: c.row}
+func (c *csvReader) record(raw rawRow) Record {
+	rec := raw.cells
+	out := Record{Row: raw.row}
 	n := len(c.header)
 	if len(rec) > n && isBlank(rec[n:]) {
 		// Trailing empty cells (a spreadsheet's stray delimiters) are harmless.
 		rec = rec[:n]
 	}
-	if len(rec) != n {
+	if extra := raw.overlong[-1]; len(rec) != n || extra > 0 {
 		out.Problems = append(out.Problems, Problem{
-			Message: fmt.Sprintf("row has %d values but the header has %d columns", len(rec), n),
+			Message: fmt.Sprintf("row has %d values but the header has %d columns", len(rec)+extra, n),
 		})
 		padded := make([]string, n)
 		copy(padded, rec)
 		rec = padded
+	}
+	for i, length := range raw.overlong {
+		if i >= 0 && i < n {
+			out.Problems = append(out.Problems, Problem{Column: c.header[i], Value: truncate(rec[i], 64),
+				Message: fmt.Sprintf("value is %d bytes long, more than the limit of %d", length, c.lim.MaxCellBytes)})
+			rec[i] = ""
+		}
 	}
 	out.Values = rec
 	out.Problems = append(out.Problems, cellProblems(c.header, rec, c.lim, c.info.Encoding)...)
@@ -131,94 +178,43 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func (c *csvReader) read() ([]string, error) {
-	rec, err := c.r.Read()
-	if err == nil || err == io.EOF {
-		return rec, err
-	}
-	var fe *FileError
-	if errors.As(err, &fe) {
-		return nil, fe
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		switch {
-		case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
-			return nil, &FileError{Line: pe.StartLine, Msg: "a quoted value starting here is never closed (unbalanced quotes)"}
-		case errors.Is(pe.Err, csv.ErrQuote):
-			return nil, &FileError{Line: pe.Line, Msg: fmt.Sprintf("column %d: unexpected character after a closing quote (unbalanced quotes)", pe.Column)}
-		case errors.Is(pe.Err, csv.ErrBareQuote):
-			return nil, &FileError{Line: pe.Line, Msg: fmt.Sprintf("column %d: a quote (\") inside an unquoted value; quote the whole value and double the inner quotes", pe.Column)}
-		}
-		return nil, &FileError{Line: pe.Line, Msg: pe.Err.Error()}
-	}
-	return nil, err
-}
-
-// detectDelimiter picks the candidate that splits the sample's lines into
+// detectDelimiter picks the candidate that splits the sample's records into
 // the same number (>1) of fields most consistently. complete says the sample
 // is the whole file; otherwise its last, possibly cut, record is ignored.
-func detectDelimiter(sample []byte, complete bool) rune {
+func detectDelimiter(sample []byte, complete bool) byte {
 	best, bestScore := candidateDelimiters[0], 0
 	for _, d := range candidateDelimiters {
-		r := csv.NewReader(bytes.NewReader(sample))
-		r.Comma = d
-		r.FieldsPerRecord = -1
-		r.LazyQuotes = true
+		sc := newCSVScanner(bytes.NewReader(sample), d, DefaultLimits)
 		var counts []int
 		for len(counts) < 200 {
-			rec, err := r.Read()
+			rec, _, err := sc.next()
 			if err != nil {
 				break
 			}
-			counts = append(counts, len(rec))
+			if !isBlank(rec) {
+				counts = append(counts, len(trimTrailingBlank(rec)))
+			}
 		}
 		if !complete && len(counts) > 1 {
 			counts = counts[:len(counts)-1]
 		}
-		if len(counts) == 0 {
-			continue
-		}
-		first, same := counts[0], 0
+		// The most common width, not the first row's: notes or a title may
+		// stand above the header.
+		freq := map[int]int{}
+		width, same := 0, 0
 		for _, n := range counts {
-			if n == first {
-				same++
+			freq[n]++
+			if freq[n] > same || freq[n] == same && n > width {
+				width, same = n, freq[n]
 			}
 		}
-		if first < 2 {
+		if width < 2 {
 			continue
 		}
 		// Consistency first, then more columns; the order breaks ties.
-		score := same*1000 + first
-		if score > bestScore {
+		if score := same*1000 + width; score > bestScore {
 			best, bestScore = d, score
 		}
 	}
 	return best
-}
-
-// lineGuard fails when one line is longer than max bytes, so that a file with
-// no line breaks cannot make the CSV parser buffer it whole. It also counts
-// lines for messages.
-type lineGuard struct {
-	r    io.Reader
-	max  int
-	cur  int
-	line int
-}
-
-func (g *lineGuard) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
-	for _, b := range p[:n] {
-		if b == '\n' {
-			g.line++
-			g.cur = 0
-			continue
-		}
-		g.cur++
-		if g.cur > g.max {
-			return 0, &FileError{Line: g.line, Msg: fmt.Sprintf("the line is longer than %s; is this really a CSV file?", humanBytes(int64(g.max)))}
-		}
-	}
-	return n, err
 }

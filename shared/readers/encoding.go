@@ -31,10 +31,37 @@ func detectEncoding(head []byte) (string, []byte) {
 		}
 		return "binary", head
 	}
-	if validUTF8Prefix(head) {
+	if validUTF8Prefix(head) || mostlyUTF8(head) {
 		return "utf-8", head
 	}
 	return "windows-1252", head
+}
+
+// mostlyUTF8 weighs the evidence in a sample that is not valid UTF-8: text
+// whose accented letters are UTF-8 sequences ("José") and that has a few
+// stray bytes is UTF-8 with bad bytes on some rows (those rows become row
+// errors), not Windows-1252 throughout, which would turn every name into
+// mojibake ("JosÃ©"). With no UTF-8 sequence at all, the high bytes are
+// Windows-1252 letters.
+func mostlyUTF8(b []byte) bool {
+	multi, invalid := 0, 0
+	for len(b) > 0 {
+		if b[0] < utf8.RuneSelf {
+			b = b[1:]
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			if len(b) < utf8.UTFMax && !utf8.FullRune(b) {
+				break // the sample ends inside a character
+			}
+			invalid++
+		} else {
+			multi++
+		}
+		b = b[size:]
+	}
+	return multi > 0 && invalid <= multi/4+1 && invalid < multi
 }
 
 func zeroParity(b []byte) (even, odd int) {

@@ -32,6 +32,16 @@ type Info struct {
 	Delimiter string `json:"delimiter"`
 	// Sheet is the XLSX sheet read; empty for other types.
 	Sheet string `json:"sheet,omitempty"`
+	// EncodingGuessed says the encoding was inferred from the bytes (no
+	// byte order mark declared it): worth a look in a preview.
+	EncodingGuessed bool `json:"encoding_guessed,omitempty"`
+	// HeaderRow is the row the column names were read from (1 unless
+	// notes or a title stand above them).
+	HeaderRow int `json:"header_row,omitempty"`
+	// Skipped lists the rows that are neither the header nor contacts:
+	// those above the header as soon as the reader opens, a report's footer
+	// once the rows have been read to the end.
+	Skipped []Skipped `json:"skipped,omitempty"`
 }
 
 // Record is one data row.
@@ -146,7 +156,14 @@ type Options struct {
 	Sheet string
 	// Delimiter forces the CSV delimiter; default: detected.
 	Delimiter string
-	Limits    Limits
+	// HeaderRow forces the row the column names are on (CSV and XLSX, the
+	// row number a spreadsheet shows); default: the row that looks like the
+	// header among the first 30.
+	HeaderRow int
+	// KnownHeader, when set, says whether a cell names a contact field (the
+	// mapping's knowledge); it makes the header row easier to find.
+	KnownHeader func(string) bool
+	Limits      Limits
 	// TempDir holds spooled XLSX and JSON files; default os.TempDir().
 	TempDir string
 }

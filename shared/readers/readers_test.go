@@ -66,10 +66,11 @@ func TestReadGoodFiles(t *testing.T) {
 		values   [][]string
 		firstRow int
 	}{
-		// Quoted fields hold delimiters, doubled quotes and CRLF line breaks.
+		// Quoted fields hold delimiters, doubled quotes and CRLF line breaks,
+		// kept byte for byte.
 		{"comma-crlf.csv", readers.Info{FileType: "csv", Encoding: "utf-8", Delimiter: ","},
 			[]string{"Email", "First Name", "Notes"},
-			[][]string{{"ada@example.com", "Ada", `said "hi", then left`}, {"bob@example.com", "Bob", "line one\nline two"}}, 2},
+			[][]string{{"ada@example.com", "Ada", `said "hi", then left`}, {"bob@example.com", "Bob", "line one\r\nline two"}}, 2},
 		// A semicolon file (European Excel) with a semicolon inside quotes.
 		{"semicolon.csv", readers.Info{FileType: "csv", Encoding: "utf-8", Delimiter: ";"},
 			[]string{"E-mail", "Vorname", "Firma"},
@@ -88,9 +89,14 @@ func TestReadGoodFiles(t *testing.T) {
 		// Bytes that are not UTF-8 fall back to Windows-1252, curly quotes included.
 		{"windows1252.csv", readers.Info{FileType: "csv", Encoding: "windows-1252", Delimiter: ","},
 			[]string{"Email", "Prénom", "Société"}, [][]string{{"ada@example.com", "Zoë", "Café “Chez Nous”"}}, 2},
-		// Blank lines and rows of empty cells are not rows; numbering follows the file.
+		// Blank lines and rows of empty cells are not rows; numbering follows
+		// the file as a spreadsheet shows it (the blank line is row 2).
 		{"blank-rows.csv", readers.Info{FileType: "csv", Encoding: "utf-8", Delimiter: ","},
-			[]string{"email", "name"}, [][]string{{"ada@example.com", "Ada"}, {"bob@example.com", "Bob"}}, 2},
+			[]string{"email", "name"}, [][]string{{"ada@example.com", "Ada"}, {"bob@example.com", "Bob"}}, 3},
+		// A quote inside an unquoted value is a character, as Excel, Google
+		// Sheets, Python and Papa Parse read it.
+		{"bare-quote.csv", readers.Info{FileType: "csv", Encoding: "utf-8", Delimiter: ","},
+			[]string{"email", "name"}, [][]string{{"ada@example.com", `Ada "The Countess" Lovelace`}}, 2},
 		{"array.json", readers.Info{FileType: "json", Encoding: "utf-8"},
 			[]string{"email", "name", "age", "vip", "zip", "company", "note"},
 			[][]string{{"ada@example.com", "Ada", "36", "true", "02134", "", ""}, {"bob@example.com", "", "", "", "", "Bobco", ""}}, 1},
@@ -111,8 +117,9 @@ func TestReadGoodFiles(t *testing.T) {
 			if err != nil {
 				t.Fatalf("read: %v", err)
 			}
-			if res.info != tt.info {
-				t.Errorf("info = %+v, want %+v", res.info, tt.info)
+			if got := (readers.Info{FileType: res.info.FileType, Encoding: res.info.Encoding, Delimiter: res.info.Delimiter,
+				Sheet: res.info.Sheet}); !reflect.DeepEqual(got, tt.info) {
+				t.Errorf("info = %+v, want %+v", got, tt.info)
 			}
 			if !reflect.DeepEqual(res.header, tt.header) {
 				t.Errorf("header = %q, want %q", res.header, tt.header)
@@ -286,7 +293,6 @@ func TestFileErrors(t *testing.T) {
 		want string
 	}{
 		{"UnterminatedQuote", "unbalanced-quote.csv", readers.Options{}, "line 3: a quoted value starting here is never closed"},
-		{"BareQuote", "bare-quote.csv", readers.Options{}, `line 2: column 21: a quote (") inside an unquoted value`},
 		{"Empty", "empty.csv", readers.Options{}, "the file is empty"},
 		{"Binary", "binary.csv", readers.Options{}, "the file is binary"},
 		{"TruncatedJSON", "truncated.json", readers.Options{}, "the JSON ends in the middle of element 2; is the file truncated?"},
@@ -380,4 +386,142 @@ func TestStreamsLargeCSV(t *testing.T) {
 	if len(res.records) != n || res.records[n-1].Row != n+1 {
 		t.Fatalf("read %d rows, last row %d", len(res.records), res.records[len(res.records)-1].Row)
 	}
+}
+
+// Files that readers elsewhere read wrong without a word: each comes back
+// as a spreadsheet shows it.
+func TestReadsWhatSpreadsheetsShow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		in       string
+		header   []string
+		values   [][]string
+		firstRow int
+	}{
+		// Old Mac Excel's "CSV (Macintosh)": lines end in CR alone.
+		{"CROnlyLineEnds", "email,name\rada@example.com,Ada\rbob@example.com,Bob\r",
+			[]string{"email", "name"}, [][]string{{"ada@example.com", "Ada"}, {"bob@example.com", "Bob"}}, 2},
+		{"QuotesInsideUnquotedValues", "email,name,height,where\nbob@example.com,Robert \"Bob\" Smith,5'11\",37°36'37.8\"N\n",
+			[]string{"email", "name", "height", "where"}, [][]string{{"bob@example.com", `Robert "Bob" Smith`, `5'11"`, `37°36'37.8"N`}}, 2},
+		{"CRLFInsideQuotesKept", "email,notes\r\nada@example.com,\"one\r\ntwo\"\r\n",
+			[]string{"email", "notes"}, [][]string{{"ada@example.com", "one\r\ntwo"}}, 2},
+		// "First non-blank row": a row of delimiters only is blank.
+		{"DelimitersOnlyFirstLine", ",,,\nemail,name\nada@example.com,Ada\n",
+			[]string{"email", "name"}, [][]string{{"ada@example.com", "Ada"}}, 3},
+		// Excel's sep= line names the delimiter and is no row.
+		{"SepDirective", "sep=;\nemail;name\nada@example.com;Ada, Countess\n",
+			[]string{"email", "name"}, [][]string{{"ada@example.com", "Ada, Countess"}}, 2},
+		// A notes paragraph above the header (LinkedIn's Connections.csv).
+		{"NotesAboveHeader", "Notes:\n\"When exporting your connection data, you may notice that some of the email addresses are missing.\"\n\n" +
+			"First Name,Last Name,URL,Email Address,Company,Position,Connected On\n" +
+			"Ada,Lovelace,https://www.linkedin.com/in/ada,ada@example.com,Engines,Analyst,15 Mar 2023\n",
+			[]string{"First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On"},
+			[][]string{{"Ada", "Lovelace", "https://www.linkedin.com/in/ada", "ada@example.com", "Engines", "Analyst", "15 Mar 2023"}}, 5},
+		// A report's title row, and its totals and copyright after the data.
+		{"TitleAndFooter", "Contacts report – exported 2024-03-01\n\nEmail,First Name,Deals\nada@example.com,Ada,2\nbob@example.com,Bob,1\n" +
+			"\nGrand Totals (2 records),,3\n\nCopyright (c) 2000-2024 salesforce.com, inc. All rights reserved.\nConfidential Information - Do Not Distribute\nAcme Inc.\n",
+			[]string{"Email", "First Name", "Deals"}, [][]string{{"ada@example.com", "Ada", "2"}, {"bob@example.com", "Bob", "1"}}, 4},
+		// A footer-like row followed by contacts was no footer.
+		{"TotalThenMoreContacts", "email,name\nada@example.com,Ada\nTotal,\nbob@example.com,Bob\n",
+			[]string{"email", "name"}, [][]string{{"ada@example.com", "Ada"}, {"Total", ""}, {"bob@example.com", "Bob"}}, 2},
+	}
+	known := func(s string) bool {
+		switch strings.ToLower(s) {
+		case "email", "email address", "first name", "last name", "company", "position":
+			return true
+		}
+		return false
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := readAll(t, strings.NewReader(tt.in), "f.csv", readers.Options{KnownHeader: known})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(res.header, tt.header) {
+				t.Errorf("header = %q, want %q", res.header, tt.header)
+			}
+			if got := values(res); !reflect.DeepEqual(got, tt.values) {
+				t.Errorf("values = %q, want %q", got, tt.values)
+			}
+			if len(res.records) > 0 && res.records[0].Row != tt.firstRow {
+				t.Errorf("first row number = %d, want %d", res.records[0].Row, tt.firstRow)
+			}
+		})
+	}
+
+	t.Run("SkippedRowsAreReported", func(t *testing.T) {
+		t.Parallel()
+		in := "Contacts\n\nEmail,Name\nada@example.com,Ada\nGrand Totals (1 records),\n"
+		rd, err := readers.Open(strings.NewReader(in), "f.csv", readers.Options{KnownHeader: known})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := rd.Next(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		info := rd.Info()
+		want := []readers.Skipped{{Row: 1, Text: "Contacts", Why: "above the header"}, {Row: 5, Text: "Grand Totals (1 records)", Why: "footer after the data"}}
+		if info.HeaderRow != 3 || !reflect.DeepEqual(info.Skipped, want) {
+			t.Fatalf("header row %d, skipped %+v", info.HeaderRow, info.Skipped)
+		}
+	})
+
+	t.Run("HeaderRowOption", func(t *testing.T) {
+		t.Parallel()
+		res, err := readAll(t, strings.NewReader("a,b\nemail,name\nada@example.com,Ada\n"), "f.csv", readers.Options{HeaderRow: 2})
+		if err != nil || !reflect.DeepEqual(res.header, []string{"email", "name"}) || len(res.records) != 1 {
+			t.Fatalf("header %q, %d rows, %v", res.header, len(res.records), err)
+		}
+		_, err = readAll(t, strings.NewReader("email\na@b.co\n"), "f.csv", readers.Options{HeaderRow: 40})
+		wantFileError(t, err, "header_row 40")
+	})
+
+	// Names written in UTF-8 and one Windows-1252 byte: the file is UTF-8,
+	// and only the row with the stray byte is an error.
+	t.Run("OneStrayByteAmongUTF8", func(t *testing.T) {
+		t.Parallel()
+		in := "email,name\njose@example.com,José\nzoe@example.com,Zoë\nbad@example.com,Caf\xe9\n"
+		res, err := readAll(t, strings.NewReader(in), "f.csv", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.info.Encoding != "utf-8" || !res.info.EncodingGuessed || res.records[0].Values[1] != "José" {
+			t.Fatalf("encoding %s, name %q", res.info.Encoding, res.records[0].Values[1])
+		}
+		if p := res.records[2].Problems; len(p) != 1 || !strings.Contains(p[0].Message, "not valid utf-8") {
+			t.Fatalf("row with the stray byte: %+v", p)
+		}
+	})
+
+	// A quoted value of any length is cut at the limit while it is read,
+	// never held whole; its row is an error and the next one reads on.
+	t.Run("HugeQuotedValueIsNotHeld", func(t *testing.T) {
+		t.Parallel()
+		big := strings.Repeat("a\n", 1<<20)
+		in := "email,notes\nada@example.com,\"" + big + "\"\nbob@example.com,ok\n"
+		res, err := readAll(t, strings.NewReader(in), "f.csv", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := res.records[0].Problems
+		if len(p) != 1 || !strings.Contains(p[0].Message, "2097152 bytes long") || res.records[0].Values[1] != "" {
+			t.Fatalf("problems %+v", p)
+		}
+		if res.records[1].Row != 3 || res.records[1].Values[0] != "bob@example.com" {
+			t.Fatalf("next row %d %q", res.records[1].Row, res.records[1].Values)
+		}
+	})
+
+	t.Run("StrayCharacterAfterMultilineQuote", func(t *testing.T) {
+		t.Parallel()
+		_, err := readAll(t, strings.NewReader("email,notes\nada@example.com,\"one\ntwo\"x\nbob@example.com,b\n"), "f.csv", readers.Options{})
+		wantFileError(t, err, `line 3: unexpected 'x' right after the closing quote of a quoted value (the value opened on line 2)`)
+	})
 }

@@ -20,6 +20,7 @@ type xlsxReader struct {
 	f      *excelize.File
 	rows   *excelize.Rows
 	row    int
+	sheet  sheetRows
 }
 
 func openXLSX(r io.Reader, opts Options, lim Limits) (Reader, error) {
@@ -67,26 +68,24 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 		f.Close()
 		return nil, fileErrorf("sheet %q cannot be read: %v", sheet, err)
 	}
-	for {
+	x.sheet = sheetRows{info: &x.info, read: func() (rawRow, error) {
 		cells, err := x.nextRow()
-		if err == io.EOF {
-			f.Close()
+		return rawRow{row: x.row, cells: cells}, err
+	}}
+	h, err := x.sheet.start(opts)
+	if err != nil {
+		f.Close()
+		if fe, ok := err.(*FileError); ok && fe.Msg == "the file is empty" {
 			return nil, fileErrorf("sheet %q is empty", sheet)
 		}
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		if isBlank(cells) {
-			continue
-		}
-		if len(cells) > lim.MaxColumns {
-			f.Close()
-			return nil, &FileError{Row: x.row, Msg: fmt.Sprintf("the header has %d columns, more than the limit of %d", len(cells), lim.MaxColumns)}
-		}
-		x.header = cleanHeader(cells)
-		return x, nil
+		return nil, err
 	}
+	if len(h.cells) > lim.MaxColumns {
+		f.Close()
+		return nil, &FileError{Row: h.row, Msg: fmt.Sprintf("the header has %d columns, more than the limit of %d", len(h.cells), lim.MaxColumns)}
+	}
+	x.header = cleanHeader(trimTrailingBlank(h.cells))
+	return x, nil
 }
 
 // checkZip refuses damaged archives, archives that are not workbooks, and
@@ -169,15 +168,13 @@ func (x *xlsxReader) nextRow() ([]string, error) {
 }
 
 func (x *xlsxReader) Next() (Record, error) {
-	for {
-		cells, err := x.nextRow()
+	{
+		r, err := x.sheet.next()
 		if err != nil {
 			return Record{}, err
 		}
-		if isBlank(cells) {
-			continue
-		}
-		rec := Record{Row: x.row}
+		cells := r.cells
+		rec := Record{Row: r.row}
 		n := len(x.header)
 		if len(cells) > n && !isBlank(cells[n:]) {
 			rec.Problems = append(rec.Problems, Problem{Message: fmt.Sprintf("row has values in %d columns but the header has %d", len(cells), n)})
