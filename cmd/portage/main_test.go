@@ -30,10 +30,13 @@ func TestPreviewJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"file_type": "csv", "encoding": "utf-8", "delimiter": ";",
+		"file_type": "csv", "encoding": "utf-8", "delimiter": ";", "encoding_guessed": true, "header_row": float64(1),
 		"header":            []any{"E-mail", "Prénom", "Notes"},
 		"rows":              []any{[]any{"ada@example.com", "Ada", "a;b"}},
 		"suggested_mapping": map[string]any{"E-mail": "email", "Prénom": "first_name", "Notes": ""},
+		"suggestions": map[string]any{"E-mail": map[string]any{"field": "email", "confidence": float64(1), "reason": "header"},
+			"Prénom": map[string]any{"field": "first_name", "confidence": float64(1), "reason": "header"},
+			"Notes":  map[string]any{"field": "", "confidence": float64(0)}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("preview --json = %v\nwant %v", got, want)

@@ -56,14 +56,21 @@ func printPreview(w io.Writer, p importer.Preview) {
 	if p.Sheet != "" {
 		fmt.Fprintf(w, "Sheet:     %s\n", p.Sheet)
 	}
+	if p.HeaderRow > 1 {
+		fmt.Fprintf(w, "Header:    row %d\n", p.HeaderRow)
+	}
+	for _, s := range p.Skipped {
+		fmt.Fprintf(w, "Skipped:   row %d (%s): %s\n", s.Row, s.Why, s.Text)
+	}
 	fmt.Fprintln(w, "\nColumns and suggested mapping:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, h := range p.Header {
-		target := p.SuggestedMapping[h]
-		if target == "" {
-			target = "(not imported)"
+		sg := p.Suggestions[h]
+		if sg.Field == "" {
+			fmt.Fprintf(tw, "  %s\t→ (not imported)\t\n", h)
+			continue
 		}
-		fmt.Fprintf(tw, "  %s\t→ %s\n", h, target)
+		fmt.Fprintf(tw, "  %s\t→ %s\t%.0f%% (%s)\n", h, sg.Field, sg.Confidence*100, sg.Reason)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nFirst %d rows:\n", len(p.Rows))

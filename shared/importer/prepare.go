@@ -111,14 +111,15 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 	defer rc.Close()
 	opts := p.job.ImportOptions
 	rd, err := readers.Open(rc, p.job.FileName, readers.Options{
-		Type: readers.FileType(p.job.FileType), Sheet: opts.Sheet, Limits: p.d.Limits, TempDir: p.d.TempDir,
+		Type: readers.FileType(p.job.FileType), Sheet: opts.Sheet, HeaderRow: opts.HeaderRow,
+		KnownHeader: mapping.KnownHeader, Limits: p.d.Limits, TempDir: p.d.TempDir,
 	})
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
 	p.fileType = string(rd.Info().FileType)
-	plan, err := mapping.Resolve(rd.Header(), p.job.FieldMapping, opts.Options)
+	plan, err := mapping.ResolveWith(rd.Header(), rd.Sample(), p.job.FieldMapping, opts.Options)
 	if err != nil {
 		return err
 	}

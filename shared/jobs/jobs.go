@@ -56,6 +56,9 @@ type Options struct {
 	DryRun bool `json:"dry_run,omitempty"`
 	// Sheet names the XLSX sheet to read; default the first visible one.
 	Sheet string `json:"sheet,omitempty"`
+	// HeaderRow is the row the column names are on (as a spreadsheet
+	// numbers it); default: the row that looks like the header.
+	HeaderRow int `json:"header_row,omitempty"`
 	mapping.Options
 }
 
@@ -74,6 +77,9 @@ func ParseOptions(raw []byte) (Options, error) {
 
 // Validate checks the options and fills defaults.
 func (o *Options) Validate() error {
+	if o.HeaderRow < 0 {
+		return fmt.Errorf("import_options.header_row %d: give the row number of the column names, 1 or more", o.HeaderRow)
+	}
 	switch o.DuplicateStrategy {
 	case "":
 		o.DuplicateStrategy = Skip

@@ -74,6 +74,14 @@ var customName = regexp.MustCompile(`^[a-z0-9_][a-z0-9_ -]*$`)
 // header when that field is not already taken. The match key (email) must
 // end up mapped.
 func Resolve(header []string, explicit map[string]string, opts Options) (*Plan, error) {
+	return ResolveWith(header, nil, explicit, opts)
+}
+
+// ResolveWith is Resolve with the file's first rows (sample), whose values
+// are evidence for the automatic mapping: a column of email addresses is an
+// email column whatever its name, and of two columns for one field the one
+// that holds values wins.
+func ResolveWith(header []string, sample [][]string, explicit map[string]string, opts Options) (*Plan, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -112,19 +120,13 @@ func Resolve(header []string, explicit map[string]string, opts Options) (*Plan, 
 		p.columns[i] = c
 		explicitCols[i] = true
 	}
-	for i, h := range header {
-		if explicitCols[i] {
-			continue
-		}
-		target, ok := synonyms[normalizeHeader(h)]
-		if !ok {
-			continue
-		}
-		if _, dup := taken[target]; dup {
-			continue // the first column with a synonym wins; the others stay ignored
-		}
-		c, _ := parseTarget(target)
-		taken[target] = h
+	takenTargets := map[string]bool{}
+	for t := range taken {
+		takenTargets[t] = true
+	}
+	for i, sg := range suggest(header, sample, explicitCols, takenTargets) {
+		c, _ := parseTarget(sg.Field)
+		taken[sg.Field] = header[i]
 		p.columns[i] = c
 	}
 	for _, c := range p.columns {
@@ -239,17 +241,37 @@ func (c column) target() string {
 }
 
 // Suggest returns the automatic mapping of a header, for previews: column →
-// target, "" for columns no synonym matches.
+// target, "" for columns left alone.
 func Suggest(header []string) map[string]string {
-	p := &Plan{header: header, columns: make([]column, len(header))}
-	taken := map[string]bool{}
-	for i, h := range header {
-		if target, ok := synonyms[normalizeHeader(h)]; ok && !taken[target] {
-			taken[target] = true
-			p.columns[i], _ = parseTarget(target)
+	out := make(map[string]string, len(header))
+	for h, sg := range Suggestions(header, nil) {
+		out[h] = sg.Field
+	}
+	return out
+}
+
+// Suggestions is the automatic mapping of a file, column by column, with
+// the confidence and the reason of each; sample is its first rows.
+func Suggestions(header []string, sample [][]string) map[string]Suggestion {
+	out := make(map[string]Suggestion, len(header))
+	for _, h := range header {
+		out[h] = Suggestion{}
+	}
+	for i, sg := range suggest(header, sample, nil, map[string]bool{}) {
+		out[header[i]] = sg
+	}
+	return out
+}
+
+// KnownHeader reports whether a column name maps to a contact field: what
+// makes a row the file's header.
+func KnownHeader(name string) bool {
+	for _, c := range headerCandidates(name) {
+		if c.score >= 60 {
+			return true
 		}
 	}
-	return p.Mapping()
+	return false
 }
 
 func standardNames() string {

@@ -39,13 +39,22 @@ func (p *Plan) Map(rec readers.Record) (contacts.Input, []RowError) {
 			continue
 		}
 		col := p.header[i]
-		raw := strings.TrimSpace(rec.Values[i])
+		raw := textMarkerless(strings.TrimSpace(rec.Values[i]))
 		if strings.ContainsRune(raw, 0) {
 			fail(col, strings.ReplaceAll(raw, "\x00", "\\0"), "value contains a NUL character")
 			continue
 		}
 		switch c.kind {
 		case standard:
+			// Several values in one cell (Google's " ::: "): the first is
+			// the field's, the others are kept beside it.
+			if first, rest, ok := strings.Cut(raw, multiValueSep); ok && multiValued[c.field] != "" {
+				raw = strings.TrimSpace(first)
+				if in.Custom == nil {
+					in.Custom = map[string]any{}
+				}
+				in.Custom[multiValued[c.field]] = strings.Join(strings.Fields(strings.ReplaceAll(rest, multiValueSep, ", ")), " ")
+			}
 			v, err := normalize(c.field, raw)
 			if err != "" {
 				fail(col, raw, err)
@@ -145,15 +154,40 @@ func normalize(f contacts.Field, v string) (string, string) {
 	return v, ""
 }
 
+// multiValueSep separates the values of one cell in Google Contacts'
+// exports ("a@x.com ::: b@y.com").
+const multiValueSep = " ::: "
+
+// multiValued names the custom field that keeps a cell's other values.
+var multiValued = map[contacts.Field]string{contacts.Email: "other_emails", contacts.Phone: "other_phones",
+	contacts.Website: "other_websites"}
+
+// textMarkerless drops the apostrophe a spreadsheet puts before digits to
+// keep them text (Shopify's '02134 and '+15551234567); an apostrophe before
+// letters ('t Hooft) is part of the value.
+func textMarkerless(v string) string {
+	if len(v) > 1 && v[0] == '\'' && (v[1] >= '0' && v[1] <= '9' || v[1] == '+') {
+		return v[1:]
+	}
+	return v
+}
+
+// splitTags reads a tag list in the forms exporters write: "a, b", "a; b",
+// "a|b", Mailchimp's quoted list "\"Customer\",\"Newsletter\"", Google's
+// labels "* myContacts ::: Friends" (the system group every contact is in is
+// no tag of its own).
 func splitTags(raw string) ([]string, string) {
 	if raw == "" {
 		return nil, ""
 	}
+	raw = strings.ReplaceAll(raw, multiValueSep, ",")
 	seen := map[string]bool{}
 	var out []string
 	for _, t := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == '|' }) {
 		t = strings.Join(strings.Fields(t), " ")
-		if t == "" || seen[strings.ToLower(t)] {
+		t = strings.TrimSpace(strings.Trim(t, `"`))
+		t = strings.TrimPrefix(t, "* ")
+		if t == "" || seen[strings.ToLower(t)] || t == "myContacts" {
 			continue
 		}
 		if utf8.RuneCountInString(t) > contacts.MaxTagLen {

@@ -159,8 +159,14 @@ var (
 // number, a named-month date, or a numeric day/month date. A numeric date
 // that reads both ways (03/04/2024) needs format, else it is an error: a
 // date is never guessed.
+// emptyDate is a date of zeros only.
+var emptyDate = regexp.MustCompile(`^0+([-/.]0+){2}( 0+(:0+){1,2})?$`)
+
 func parseDate(s, format string) (string, string) {
 	format = strings.ToUpper(format)
+	if emptyDate.MatchString(s) {
+		return "", "" // "0/0/00", "0000-00-00": exporters' way of writing no date
+	}
 	if m := isoDate.FindStringSubmatch(s); m != nil {
 		return validDate(atoi(m[1]), atoi(m[2]), atoi(m[3]), s)
 	}

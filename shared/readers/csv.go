@@ -101,9 +101,10 @@ func trimTrailingBlank(cells []string) []string {
 	return cells[:n]
 }
 
-func (c *csvReader) Info() Info       { return c.info }
-func (c *csvReader) Header() []string { return c.header }
-func (c *csvReader) Close() error     { return nil }
+func (c *csvReader) Info() Info         { return c.info }
+func (c *csvReader) Header() []string   { return c.header }
+func (c *csvReader) Close() error       { return nil }
+func (c *csvReader) Sample() [][]string { return c.rows.sample() }
 
 func (c *csvReader) Next() (Record, error) {
 	r, err := c.rows.next()

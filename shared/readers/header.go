@@ -281,3 +281,14 @@ func (s *sheetRows) pull() (rawRow, error) {
 	}
 	return s.read()
 }
+
+// sample is the cells of the rows read ahead.
+func (s *sheetRows) sample() [][]string {
+	var out [][]string
+	for _, r := range s.queue {
+		if !isBlank(r.cells) {
+			out = append(out, r.cells)
+		}
+	}
+	return out
+}

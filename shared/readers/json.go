@@ -51,9 +51,10 @@ func openJSON(r io.Reader, head []byte, opts Options, lim Limits) (Reader, error
 	return j, nil
 }
 
-func (j *jsonReader) Info() Info       { return j.info }
-func (j *jsonReader) Header() []string { return j.header }
-func (j *jsonReader) Close() error     { return j.f.Close() }
+func (j *jsonReader) Info() Info         { return j.info }
+func (j *jsonReader) Header() []string   { return j.header }
+func (j *jsonReader) Close() error       { return j.f.Close() }
+func (j *jsonReader) Sample() [][]string { return nil }
 
 func (j *jsonReader) learnHeader() error {
 	it, err := newJSONElements(j.f, j.lim)

@@ -71,6 +71,10 @@ type Reader interface {
 	// Next returns the next non-blank row, io.EOF after the last, or a
 	// *FileError when the file is structurally damaged.
 	Next() (Record, error)
+	// Sample returns the values of the rows read ahead of Next (up to
+	// about 30 after the header, blank ones left out) without consuming
+	// them: evidence for the mapping. JSON files give none.
+	Sample() [][]string
 	Close() error
 }
 

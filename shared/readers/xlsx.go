@@ -137,8 +137,9 @@ func pickSheet(f *excelize.File, want string) (string, error) {
 	return "", fileErrorf("the workbook has no visible sheet")
 }
 
-func (x *xlsxReader) Info() Info       { return x.info }
-func (x *xlsxReader) Header() []string { return x.header }
+func (x *xlsxReader) Info() Info         { return x.info }
+func (x *xlsxReader) Header() []string   { return x.header }
+func (x *xlsxReader) Sample() [][]string { return x.sheet.sample() }
 
 func (x *xlsxReader) Close() error {
 	if x.rows != nil {
