@@ -123,6 +123,7 @@ var contentTypes = map[readers.FileType]string{
 	readers.CSV:  "text/csv",
 	readers.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	readers.JSON: "application/json",
+	readers.VCF:  "text/vcard",
 }
 
 func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identity) error {
@@ -146,7 +147,7 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 		fileType = t
 	}
 	if fileType == "" {
-		return badRequest(fmt.Sprintf("cannot tell the type of %q: name a .csv, .xlsx or .json file, or give file_type", name))
+		return badRequest(fmt.Sprintf("cannot tell the type of %q: name a .csv, .xlsx, .json or .vcf file, or give file_type", name))
 	}
 	maxBytes := s.MaxFileBytes
 	if maxBytes == 0 {

@@ -53,6 +53,13 @@ type Plan struct {
 	mapped      [contacts.NumFields]bool
 	customNames []string
 	opts        Options
+	// alternates are the other columns of a field a contact may have
+	// several of, best first: a row whose own column is blank takes the
+	// first that is not, and the others are kept (other_emails, …).
+	alternates map[contacts.Field][]int
+	// streetLines are the columns of the street's further lines, joined
+	// to it ("21 Tunnel Rd, Unit 4").
+	streetLines []int
 }
 
 // Options are the parts of import_options that change how values are read.
@@ -85,7 +92,7 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Plan{header: header, columns: make([]column, len(header)), opts: opts}
+	p := &Plan{header: header, columns: make([]column, len(header)), opts: opts, alternates: map[contacts.Field][]int{}}
 	index := make(map[string]int, len(header))
 	for i, h := range header {
 		index[h] = i
@@ -124,10 +131,31 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 	for t := range taken {
 		takenTargets[t] = true
 	}
+	used := map[int]bool{}
+	for i := range explicitCols {
+		used[i] = true
+	}
 	for i, sg := range suggest(header, sample, explicitCols, takenTargets) {
 		c, _ := parseTarget(sg.Field)
 		taken[sg.Field] = header[i]
 		p.columns[i] = c
+		used[i] = true
+	}
+	chosen := map[string]int{}
+	for i, c := range p.columns {
+		if c.kind == standard {
+			chosen[c.field.Name()] = i
+		}
+	}
+	if st, ok := chosen["street"]; ok {
+		p.streetLines = streetLinesFor(header, used, st)
+		for _, i := range p.streetLines {
+			used[i] = true
+		}
+	}
+	for t, cols := range alternatesFor(header, used, chosen) {
+		f, _ := contacts.FieldByName(t)
+		p.alternates[f] = cols
 	}
 	for _, c := range p.columns {
 		switch c.kind {

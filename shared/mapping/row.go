@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -46,14 +47,18 @@ func (p *Plan) Map(rec readers.Record) (contacts.Input, []RowError) {
 		}
 		switch c.kind {
 		case standard:
-			// Several values in one cell (Google's " ::: "): the first is
-			// the field's, the others are kept beside it.
-			if first, rest, ok := strings.Cut(raw, multiValueSep); ok && multiValued[c.field] != "" {
-				raw = strings.TrimSpace(first)
-				if in.Custom == nil {
-					in.Custom = map[string]any{}
+			if alts := p.alternates[c.field]; len(alts) > 0 || multiValued[c.field] != "" && strings.Contains(raw, multiValueSep) {
+				var more []string
+				raw, more = p.severalValues(raw, alts, rec.Values)
+				if len(more) > 0 {
+					if in.Custom == nil {
+						in.Custom = map[string]any{}
+					}
+					in.Custom[multiValued[c.field]] = strings.Join(more, ", ")
 				}
-				in.Custom[multiValued[c.field]] = strings.Join(strings.Fields(strings.ReplaceAll(rest, multiValueSep, ", ")), " ")
+			}
+			if c.field == contacts.Street && len(p.streetLines) > 0 {
+				raw = p.joinLines(raw, rec.Values)
 			}
 			v, err := normalize(c.field, raw)
 			if err != "" {
@@ -161,6 +166,46 @@ const multiValueSep = " ::: "
 // multiValued names the custom field that keeps a cell's other values.
 var multiValued = map[contacts.Field]string{contacts.Email: "other_emails", contacts.Phone: "other_phones",
 	contacts.Website: "other_websites"}
+
+// severalValues splits the values a contact has for one field, from its
+// column (several in one cell with Google's " ::: ") and its alternate
+// columns: the first is the field's, the others are returned to be kept.
+func (p *Plan) severalValues(raw string, alts []int, values []string) (string, []string) {
+	var all []string
+	add := func(v string) {
+		for _, part := range strings.Split(v, multiValueSep) {
+			if part = textMarkerless(strings.TrimSpace(part)); part != "" && !slices.Contains(all, part) {
+				all = append(all, part)
+			}
+		}
+	}
+	add(raw)
+	for _, i := range alts {
+		if i < len(values) {
+			add(values[i])
+		}
+	}
+	if len(all) == 0 {
+		return "", nil
+	}
+	return all[0], all[1:]
+}
+
+// joinLines appends the street's further lines to it.
+func (p *Plan) joinLines(street string, values []string) string {
+	parts := []string{}
+	if street != "" {
+		parts = append(parts, street)
+	}
+	for _, i := range p.streetLines {
+		if i < len(values) {
+			if v := strings.TrimSpace(values[i]); v != "" {
+				parts = append(parts, v)
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 // textMarkerless drops the apostrophe a spreadsheet puts before digits to
 // keep them text (Shopify's '02134 and '+15551234567); an apostrophe before

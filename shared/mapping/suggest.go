@@ -33,7 +33,7 @@ type candidate struct {
 // business or mailing address beats the home one, the first of a numbered
 // group beats the second.
 var qualifiers = map[string]int{
-	"business": 5, "work": 5, "mailing": 5, "primary": 5, "default": 5, "main": 5, "office": 5, "billing": 3,
+	"business": 8, "work": 8, "mailing": 8, "primary": 5, "default": 5, "main": 5, "office": 5, "billing": 3,
 	"home": 0, "personal": 0, "private": 0, "person": 0, "contact": 0, "customer": 0, "value": 0,
 	"other": -10, "shipping": -5, "alternate": -10, "secondary": -10,
 }
@@ -160,6 +160,13 @@ func valuesFit(target string, vals []string) (bool, float64) {
 	return filled == 0 || fit*2 >= filled, float64(filled) / float64(len(vals))
 }
 
+func fillBonus(fill float64, any int) int {
+	if fill == 0 {
+		return 0
+	}
+	return any + int(5*fill)
+}
+
 func digits(s string) int {
 	n := 0
 	for _, r := range s {
@@ -231,8 +238,10 @@ func suggest(header []string, sample [][]string, fixed map[int]bool, taken map[s
 				continue
 			}
 			c.col = i
-			// Between two columns for one field, the one that holds values.
-			c.score += int(20 * fill)
+			// Between two columns for one field, the one that holds values
+			// (whether it holds any counts most; a business address that
+			// some rows have still beats a home one that all have).
+			c.score += fillBonus(fill, 15)
 			if addressTargets[c.target] {
 				g := addressGroup(h)
 				groupFill[g] += fill
@@ -244,7 +253,7 @@ func suggest(header []string, sample [][]string, fixed map[int]bool, taken map[s
 	for k := range cands {
 		if c := &cands[k]; addressTargets[c.target] {
 			g := addressGroup(header[c.col])
-			c.score += int(15 * groupFill[g] / float64(groupCols[g]))
+			c.score += fillBonus(groupFill[g]/float64(groupCols[g]), 10)
 		}
 	}
 	sort.SliceStable(cands, func(a, b int) bool {
@@ -262,4 +271,73 @@ func suggest(header []string, sample [][]string, fixed map[int]bool, taken map[s
 		out[c.col] = Suggestion{Field: c.target, Confidence: min(float64(c.score)/100, 1), Reason: c.reason}
 	}
 	return out
+}
+
+// alternatesFor lists, for the fields a contact may have several of
+// (email, phone, website), the columns that are another place for them
+// (Outlook's Home Phone beside its Mobile Phone, Google's E-mail 2 - Value),
+// best first, leaving out the columns used otherwise.
+func alternatesFor(header []string, used map[int]bool, chosen map[string]int) map[string][]int {
+	type alt struct{ col, score int }
+	by := map[string][]alt{}
+	for i, h := range header {
+		if used[i] {
+			continue
+		}
+		for _, c := range headerCandidates(h) {
+			if _, multi := alternateTargets[c.target]; multi && c.score >= 50 {
+				if _, ok := chosen[c.target]; ok {
+					by[c.target] = append(by[c.target], alt{i, c.score})
+				}
+			}
+		}
+	}
+	out := map[string][]int{}
+	for t, as := range by {
+		sort.SliceStable(as, func(a, b int) bool { return as[a].score > as[b].score })
+		for _, a := range as {
+			out[t] = append(out[t], a.col)
+		}
+	}
+	return out
+}
+
+var alternateTargets = map[string]bool{"email": true, "phone": true, "website": true}
+
+// streetLinesFor finds the further lines of the chosen street column, in
+// its group: "Business Street 2" and "3" for "Business Street", "Default
+// Address Address2" for "…Address1", "Home Address 2" for "Home Address 1".
+// A number that ends the name counts a line; one before the field word
+// (Google's "Address 2 - Street") counts a second address, which is not.
+func streetLinesFor(header []string, used map[int]bool, street int) []int {
+	group := addressGroup(header[street])
+	var out []int
+	for i, h := range header {
+		if used[i] || i == street || addressGroup(h) != group || lineNumber(h) < 2 {
+			continue
+		}
+		for _, c := range headerCandidates(h) {
+			if c.target == "street" {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return lineNumber(header[out[a]]) < lineNumber(header[out[b]]) })
+	return out
+}
+
+// lineNumber is the number that ends a column name ("Street 2",
+// "Address2"), or 0.
+func lineNumber(h string) int {
+	words := strings.FieldsFunc(strings.ToLower(h), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return 0
+	}
+	last := words[len(words)-1]
+	if m := trailingNumber.FindStringSubmatch(last); m != nil {
+		last = m[2]
+	}
+	n, _ := strconv.Atoi(last)
+	return n
 }

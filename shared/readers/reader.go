@@ -13,7 +13,7 @@ import (
 	"golang.org/x/text/transform"
 )
 
-// FileType is the kind of file: csv, xlsx or json.
+// FileType is the kind of file: csv, xlsx, json or vcf.
 type FileType string
 
 // The file types Portage reads.
@@ -21,6 +21,9 @@ const (
 	CSV  FileType = "csv"
 	XLSX FileType = "xlsx"
 	JSON FileType = "json"
+	// VCF is vCard (.vcf): iPhone, macOS and iCloud Contacts, Outlook's
+	// and Google's single-contact exports.
+	VCF FileType = "vcf"
 )
 
 // Info is what was detected about a file.
@@ -182,6 +185,8 @@ func TypeFromName(name string) FileType {
 		return XLSX
 	case ".json", ".ndjson", ".jsonl":
 		return JSON
+	case ".vcf", ".vcard":
+		return VCF
 	}
 	return ""
 }
@@ -189,10 +194,10 @@ func TypeFromName(name string) FileType {
 // ParseFileType validates a declared file type.
 func ParseFileType(s string) (FileType, error) {
 	switch t := FileType(strings.ToLower(s)); t {
-	case CSV, XLSX, JSON:
+	case CSV, XLSX, JSON, VCF:
 		return t, nil
 	}
-	return "", fileErrorf("unknown file type %q: use csv, xlsx or json", s)
+	return "", fileErrorf("unknown file type %q: use csv, xlsx, json or vcf", s)
 }
 
 // Open detects the type of the file in r and returns a reader positioned at
@@ -217,7 +222,7 @@ func Open(r io.Reader, name string, opts Options) (Reader, error) {
 	if declared == "" {
 		declared = TypeFromName(name)
 		if declared == "" && filepath.Ext(name) != "" {
-			return nil, fileErrorf("%q: unsupported file type %q; upload a .csv, .xlsx or .json file", name, filepath.Ext(name))
+			return nil, fileErrorf("%q: unsupported file type %q; upload a .csv, .xlsx, .json or .vcf file", name, filepath.Ext(name))
 		}
 	}
 	if declared != "" && declared != detected {
@@ -228,6 +233,9 @@ func Open(r io.Reader, name string, opts Options) (Reader, error) {
 		return openXLSX(br, opts, lim)
 	case JSON:
 		return openJSON(br, head, opts, lim)
+	case VCF:
+		enc, _ := detectEncoding(head)
+		return openVCard(br, enc, lim)
 	default:
 		return openCSV(br, head, opts, lim)
 	}
@@ -241,6 +249,8 @@ func describe(t FileType) string {
 		return "an Excel workbook (xlsx)"
 	case JSON:
 		return "JSON"
+	case VCF:
+		return "vCard (vcf)"
 	}
 	return "delimited text (csv)"
 }
@@ -258,15 +268,18 @@ func sniffType(head []byte) (FileType, error) {
 	case bytes.HasPrefix(head, oleMagic):
 		return "", fileErrorf("this is a legacy Excel (.xls) or encrypted workbook; save it as .xlsx or .csv and upload again")
 	case bytes.HasPrefix(head, []byte("%PDF")):
-		return "", fileErrorf("this is a PDF document, not a contact file; upload a .csv, .xlsx or .json file")
+		return "", fileErrorf("this is a PDF document, not a contact file; upload a .csv, .xlsx, .json or .vcf file")
 	}
 	enc, body := detectEncoding(head)
 	if enc == "binary" {
-		return "", fileErrorf("the file is binary, not text; upload a .csv, .xlsx or .json file")
+		return "", fileErrorf("the file is binary, not text; upload a .csv, .xlsx, .json or .vcf file")
 	}
 	if text, _, err := transform.Bytes(transformerFor(enc), body); err == nil || len(text) > 0 {
 		if looksLikeJSON(text) {
 			return JSON, nil
+		}
+		if t := bytes.TrimLeft(text, " \t\r\n"); len(t) >= 11 && bytes.EqualFold(t[:11], []byte("BEGIN:VCARD")) {
+			return VCF, nil
 		}
 	}
 	return CSV, nil

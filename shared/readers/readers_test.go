@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -523,5 +524,63 @@ func TestReadsWhatSpreadsheetsShow(t *testing.T) {
 		t.Parallel()
 		_, err := readAll(t, strings.NewReader("email,notes\nada@example.com,\"one\ntwo\"x\nbob@example.com,b\n"), "f.csv", readers.Options{})
 		wantFileError(t, err, `line 3: unexpected 'x' right after the closing quote of a quoted value (the value opened on line 2)`)
+	})
+}
+
+// vCard 2.1, 3.0 and 4.0 as phones and address books write them.
+func TestReadVCard(t *testing.T) {
+	t.Parallel()
+	card := func(lines ...string) string { return strings.Join(lines, "\r\n") + "\r\n" }
+	t.Run("Versions", func(t *testing.T) {
+		t.Parallel()
+		in := card("BEGIN:VCARD", "VERSION:2.1",
+			"N;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;J=FCrgen",
+			"EMAIL;INTERNET:j.home@example.de", "EMAIL;PREF;INTERNET:juergen@example.de",
+			"ADR;WORK;ENCODING=QUOTED-PRINTABLE:;;Stra=DFe des 17. Juni 1;Berlin;;10623;Deutschland",
+			"NOTE;ENCODING=QUOTED-PRINTABLE:Erste Zeile=0D=0A=", "Zweite Zeile", "END:VCARD",
+			"BEGIN:VCARD", "VERSION:4.0", "FN:Zo\u00eb Unal", "N:Unal;Zo\u00eb;;;",
+			"EMAIL;TYPE=home:zoe.home@example.com", "EMAIL;TYPE=work;PREF=1:zoe@example.com",
+			"ORG:Caf\u00e9 Soci\u00e9t\u00e9\\, SA;Kitchen", "item1.TEL;VALUE=uri;TYPE=cell:tel:+33-6-12-34-56-78",
+			"CATEGORIES:Clients,VIP", "NOTE:a very long note that is folded",
+			"  across two lines", "END:VCARD")
+		res, err := readAll(t, strings.NewReader(in), "contacts.vcf", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.info.FileType != readers.VCF || len(res.records) != 2 || res.records[1].Row != 2 {
+			t.Fatalf("info %+v, %d records", res.info, len(res.records))
+		}
+		get := func(r readers.Record, col string) string {
+			return r.Values[slices.Index(res.header, col)]
+		}
+		a, z := res.records[0], res.records[1]
+		for _, c := range []struct{ got, want string }{
+			{get(a, "Last Name"), "Müller"}, {get(a, "First Name"), "Jürgen"},
+			{get(a, "Email"), "juergen@example.de ::: j.home@example.de"},
+			{get(a, "Street"), "Straße des 17. Juni 1"}, {get(a, "City"), "Berlin"}, {get(a, "Postal Code"), "10623"},
+			{get(a, "Note"), "Erste Zeile\r\nZweite Zeile"},
+			{get(z, "Full Name"), "Zoë Unal"}, {get(z, "Email"), "zoe@example.com ::: zoe.home@example.com"},
+			{get(z, "Organization"), "Café Société, SA"}, {get(z, "Phone"), "+33-6-12-34-56-78"},
+			{get(z, "Categories"), "Clients, VIP"}, {get(z, "Note"), "a very long note that is folded across two lines"},
+		} {
+			if c.got != c.want {
+				t.Errorf("got %q, want %q", c.got, c.want)
+			}
+		}
+		for _, r := range res.records {
+			if len(r.Problems) > 0 {
+				t.Errorf("card %d: %+v", r.Row, r.Problems)
+			}
+		}
+	})
+	t.Run("CardNeverClosed", func(t *testing.T) {
+		t.Parallel()
+		_, err := readAll(t, strings.NewReader(card("BEGIN:VCARD", "VERSION:3.0", "FN:Ada", "EMAIL:ada@example.com")), "c.vcf", readers.Options{})
+		wantFileError(t, err, "card 1 starting here is never closed")
+	})
+	t.Run("DeclaredVCFButCSV", func(t *testing.T) {
+		t.Parallel()
+		_, err := readAll(t, strings.NewReader("email\na@b.co\n"), "c.vcf", readers.Options{})
+		wantFileError(t, err, "declared as vcf but its content is delimited text")
 	})
 }
