@@ -1,6 +1,7 @@
 package readers_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"io"
@@ -8,8 +9,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/portagehq/portage/shared/readers"
 )
@@ -583,4 +587,115 @@ func TestReadVCard(t *testing.T) {
 		_, err := readAll(t, strings.NewReader("email\na@b.co\n"), "c.vcf", readers.Options{})
 		wantFileError(t, err, "declared as vcf but its content is delimited text")
 	})
+}
+
+// workbook builds an xlsx in memory: rows of values, then styles given as
+// number formats per cell ("B2": "0.00E+00" or a built-in id as "#11").
+func workbook(t *testing.T, rows [][]any, formats map[string]string, edit func(*excelize.File)) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for cell, code := range formats {
+		st := &excelize.Style{CustomNumFmt: &code}
+		if id, ok := strings.CutPrefix(code, "#"); ok {
+			n, _ := strconv.Atoi(id)
+			st = &excelize.Style{NumFmt: n}
+		}
+		s, err := f.NewStyle(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.SetCellStyle("Sheet1", cell, cell, s)
+	}
+	if edit != nil {
+		edit(f)
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A cell's value is the number stored, never a rounded display: Excel shows
+// 12345.6789 formatted 0.00E+00 as 1.23E+04, which must not become 12300.
+func TestXLSXValuesAreTheStoredNumbers(t *testing.T) {
+	t.Parallel()
+	b := workbook(t, [][]any{
+		{"email", "sci", "phone", "rounded", "money", "zip", "percent"},
+		{"a@b.co", 12345.6789, 15551234567, 12345.6789, 1234.5, 2134, 0.25},
+	}, map[string]string{"B2": "0.00E+00", "C2": "#11", "D2": "0.00", "E2": `"$"#,##0`, "F2": "00000", "G2": "#9"}, nil)
+	res, err := readAll(t, bytes.NewReader(b), "f.xlsx", readers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A zero-padding format adds no digit that is not there: its zeros stay.
+	want := []string{"a@b.co", "12345.6789", "15551234567", "12345.6789", "1234.5", "02134", "0.25"}
+	if got := res.records[0].Values; !reflect.DeepEqual(got, want) {
+		t.Fatalf("values %q, want %q", got, want)
+	}
+}
+
+func TestXLSXDetails(t *testing.T) {
+	t.Parallel()
+	// Dates of a workbook in the 1904 date system (old Mac Excel).
+	t.Run("Date1904", func(t *testing.T) {
+		t.Parallel()
+		// 2024-03-01 is day 43890 counted from 1904 (45352 from 1900).
+		b := workbook(t, [][]any{{"email", "since"}, {"a@b.co", 43890}},
+			map[string]string{"B2": "#14"}, func(f *excelize.File) {
+				yes := true
+				f.SetWorkbookProps(&excelize.WorkbookPropsOptions{Date1904: &yes})
+			})
+		res, err := readAll(t, bytes.NewReader(b), "f.xlsx", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.records[0].Values[1]; got != "2024-03-01" {
+			t.Fatalf("date %q, want 2024-03-01", got)
+		}
+	})
+	// OOXML writes control characters as _xHHHH_ escapes.
+	t.Run("EscapedControlCharacters", func(t *testing.T) {
+		t.Parallel()
+		b := workbook(t, [][]any{{"email", "notes"}, {"a@b.co", "PLACEHOLDER"}}, nil, nil)
+		b = rewriteZipPart(t, b, "xl/sharedStrings.xml", func(s string) string {
+			return strings.Replace(s, "PLACEHOLDER", "one_x000D_&#10;two and _x005F_x000D_ kept", 1)
+		})
+		res, err := readAll(t, bytes.NewReader(b), "f.xlsx", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.records[0].Values[1]; got != "one\r\ntwo and _x000D_ kept" {
+			t.Fatalf("value %q", got)
+		}
+	})
+}
+
+// rewriteZipPart returns the archive with one part's text changed.
+func rewriteZipPart(t *testing.T, b []byte, name string, change func(string) string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if f.Name == name {
+			data = []byte(change(string(data)))
+		}
+		w, _ := zw.Create(f.Name)
+		w.Write(data)
+	}
+	zw.Close()
+	return out.Bytes()
 }

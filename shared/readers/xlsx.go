@@ -246,11 +246,15 @@ func rewriteDateFormats(styles string) string {
 		if m == nil {
 			return tag
 		}
-		switch dateKind(xmlUnescape(m[1])) {
+		code := xmlUnescape(m[1])
+		switch dateKind(code) {
 		case kindDate:
 			return strings.Replace(tag, m[0], `formatCode="yyyy-mm-dd"`, 1)
 		case kindDateTime:
 			return strings.Replace(tag, m[0], `formatCode="yyyy-mm-dd hh:mm:ss"`, 1)
+		}
+		if !keepsDigits(code) {
+			return strings.Replace(tag, m[0], `formatCode="General"`, 1)
 		}
 		return tag
 	})
@@ -266,6 +270,8 @@ func rewriteDateFormats(styles string) string {
 			case id == 22:
 				used = true
 				return m[1] + strconv.Itoa(isoDateTimeFmtID) + m[3]
+			case roundingBuiltin(id):
+				return m[1] + "0" + m[3]
 			}
 			return attr
 		})
@@ -281,6 +287,45 @@ func rewriteDateFormats(styles string) string {
 		return styles[:loc[1]] + "<numFmts>" + ours + "</numFmts>" + styles[loc[1]:]
 	}
 	return styles
+}
+
+// roundingBuiltin reports the built-in number formats whose display is not
+// the stored number: decimals rounded (2, 4), thousands separators (3, 4),
+// currency and accounting (5–8, 37–44), percent (9, 10), scientific (11,
+// 48: 15551234567 shows as 1.56E+10), fractions (12, 13). The value read is
+// the stored number (General), never the display.
+func roundingBuiltin(id int) bool {
+	return id >= 2 && id <= 13 || id >= 37 && id <= 44 || id == 48
+}
+
+// keepsDigits reports whether a custom number format shows the stored
+// number's digits as they are: text (@), General, or zero padding
+// ("00000" keeps a zip code's leading zero, "000-00-0000" an id's).
+// Decimals, exponents, fractions, separators, currency and percent do not.
+func keepsDigits(code string) bool {
+	var b strings.Builder
+	inQuote := false
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+		case inQuote:
+		case c == '\\' || c == '_' || c == '*':
+			i++
+		case c == '[':
+			if j := strings.IndexByte(code[i:], ']'); j > 0 {
+				i += j
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	s := strings.ToLower(b.String())
+	if s == "@" || strings.Contains(s, "general") {
+		return true
+	}
+	return strings.Trim(s, "0-() ") == "" && strings.Contains(s, "0")
 }
 
 // builtinDate reports the built-in number formats that show a date without a
