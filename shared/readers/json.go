@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // jsonReader reads a JSON array of objects, or NDJSON (objects one after
@@ -113,6 +114,7 @@ type jsonElement struct {
 type jsonElements struct {
 	f     *os.File
 	dec   *json.Decoder
+	utf8  *utf8Watch
 	lim   Limits
 	array bool
 	n     int
@@ -121,9 +123,14 @@ type jsonElements struct {
 
 func newJSONElements(f *os.File, lim Limits) (*jsonElements, error) {
 	br := bufio.NewReader(f)
-	dec := json.NewDecoder(br)
+	it := &jsonElements{f: f, lim: lim}
+	// encoding/json reads invalid UTF-8 in a string as U+FFFD without a
+	// word: the bytes are checked on the way in, and an element holding
+	// any is a row error.
+	it.utf8 = &utf8Watch{r: br}
+	dec := json.NewDecoder(it.utf8)
 	dec.UseNumber()
-	it := &jsonElements{f: f, dec: dec, lim: lim}
+	it.dec = dec
 	first, err := firstNonSpace(br)
 	if err != nil {
 		return nil, fileErrorf("the file is empty")
@@ -165,11 +172,22 @@ func (it *jsonElements) next() (jsonElement, error) {
 			if _, err := it.dec.Token(); err != io.EOF {
 				return jsonElement{}, it.fail("unexpected content after the closing ]")
 			}
+			return jsonElement{}, io.EOF
+		}
+		// Between NDJSON objects, More is false at a stray } or ] too: only
+		// the end of the file ends the file.
+		if tok, err := it.dec.Token(); err != io.EOF {
+			what := fmt.Sprint(tok)
+			if err != nil {
+				what = err.Error()
+			}
+			return jsonElement{}, it.fail(fmt.Sprintf("unexpected %q after element %d; every line must hold one whole object", what, it.n))
 		}
 		return jsonElement{}, io.EOF
 	}
 	it.n++
 	el := jsonElement{n: it.n}
+	start := it.dec.InputOffset()
 	tok, err := it.dec.Token()
 	if err != nil {
 		return el, it.wrap(err)
@@ -177,6 +195,9 @@ func (it *jsonElements) next() (jsonElement, error) {
 	if d, ok := tok.(json.Delim); ok && d == '{' {
 		if err := it.object(&el, "", 1); err != nil {
 			return el, err
+		}
+		if it.utf8.badIn(start, it.dec.InputOffset()) {
+			el.problems = append(el.problems, Problem{Message: "the element has bytes that are not valid utf-8; save the file as UTF-8"})
 		}
 		return el, nil
 	}
@@ -346,4 +367,51 @@ func (it *jsonElements) lineAt(offset int64) int {
 			return line
 		}
 	}
+}
+
+// utf8Watch passes bytes through and remembers where invalid UTF-8 is.
+type utf8Watch struct {
+	r     io.Reader
+	off   int64   // offset of the next byte read
+	carry []byte  // the start of a character cut by the last read
+	bad   []int64 // offsets of invalid bytes, ascending
+}
+
+func (w *utf8Watch) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	buf := append(w.carry, p[:n]...)
+	base := w.off - int64(len(w.carry))
+	w.carry = nil
+	for i := 0; i < len(buf); {
+		if buf[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if !utf8.FullRune(buf[i:]) && err == nil {
+			w.carry = append([]byte(nil), buf[i:]...)
+			break
+		}
+		r, size := utf8.DecodeRune(buf[i:])
+		if r == utf8.RuneError && size == 1 {
+			w.bad = append(w.bad, base+int64(i))
+		}
+		i += size
+	}
+	w.off += int64(n)
+	return n, err
+}
+
+// badIn reports whether an invalid byte lies in [from, to), and forgets
+// those before to.
+func (w *utf8Watch) badIn(from, to int64) bool {
+	found := false
+	k := 0
+	for _, b := range w.bad {
+		if b < to {
+			found = found || b >= from
+			k++
+		}
+	}
+	w.bad = w.bad[k:]
+	return found
 }

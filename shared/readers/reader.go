@@ -225,6 +225,11 @@ func Open(r io.Reader, name string, opts Options) (Reader, error) {
 			return nil, fileErrorf("%q: unsupported file type %q; upload a .csv, .xlsx, .json or .vcf file", name, filepath.Ext(name))
 		}
 	}
+	if declared == JSON && detected == CSV {
+		if t := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf"); len(t) > 0 && strings.IndexByte(`[{"`, t[0]) >= 0 {
+			return nil, fileErrorf("%q is JSON but not an array of objects nor one object per line; expected [{\"email\": …}, …]", name)
+		}
+	}
 	if declared != "" && declared != detected {
 		return nil, fileErrorf("%q was declared as %s but its content is %s; check the file's extension or the file_type", name, declared, describe(detected))
 	}

@@ -699,3 +699,34 @@ func rewriteZipPart(t *testing.T, b []byte, name string, change func(string) str
 	zw.Close()
 	return out.Bytes()
 }
+
+func TestJSONDetails(t *testing.T) {
+	t.Parallel()
+	// A stray } between NDJSON lines used to end the file in silence.
+	t.Run("StrayBraceInNDJSON", func(t *testing.T) {
+		t.Parallel()
+		_, err := readAll(t, strings.NewReader("{\"email\":\"a@b.co\"}\n}\n{\"email\":\"c@d.co\"}\n"), "f.ndjson", readers.Options{})
+		wantFileError(t, err, "line 2: unexpected")
+	})
+	// Invalid UTF-8 far into the file is a row error, not U+FFFD.
+	t.Run("InvalidUTF8LateInFile", func(t *testing.T) {
+		t.Parallel()
+		in := "[" + strings.Repeat(`{"email":"ada@example.com","name":"Zoë"},`, 3000) + `{"email":"bob@example.com","name":"B` + "\xff" + `ob"}]`
+		res, err := readAll(t, strings.NewReader(in), "f.json", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := res.records[len(res.records)-1]
+		if len(last.Problems) != 1 || !strings.Contains(last.Problems[0].Message, "not valid utf-8") {
+			t.Fatalf("last element: %+v", last.Problems)
+		}
+		if len(res.records[0].Problems) != 0 {
+			t.Fatalf("first element: %+v", res.records[0].Problems)
+		}
+	})
+	t.Run("JSONButNotObjects", func(t *testing.T) {
+		t.Parallel()
+		_, err := readAll(t, strings.NewReader("[1, 2, 3]"), "f.json", readers.Options{})
+		wantFileError(t, err, "is JSON but not an array of objects")
+	})
+}
