@@ -677,6 +677,37 @@ func TestXLSXDetails(t *testing.T) {
 	})
 }
 
+// A workbook whose parts live outside xl/ (found through the package's
+// relationships) is refused with what to do, not read wrong: excelize would
+// find its sheet but not its shared strings or styles.
+func TestXLSXWorkbookOutsideXL(t *testing.T) {
+	t.Parallel()
+	b := workbook(t, [][]any{{"email", "since"}, {"a@b.co", 45352}}, map[string]string{"B2": "#14"}, nil)
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		name := f.Name
+		if rest, ok := strings.CutPrefix(name, "xl/"); ok {
+			name = "book/" + rest
+		}
+		if name == "_rels/.rels" || name == "[Content_Types].xml" {
+			data = []byte(strings.ReplaceAll(string(data), "xl/", "book/"))
+		}
+		w, _ := zw.Create(name)
+		w.Write(data)
+	}
+	zw.Close()
+	_, err = readAll(t, bytes.NewReader(out.Bytes()), "moved.xlsx", readers.Options{})
+	wantFileError(t, err, "keeps its parts at book/workbook.xml instead of xl/")
+}
+
 // rewriteZipPart returns the archive with one part's text changed.
 func rewriteZipPart(t *testing.T, b []byte, name string, change func(string) string) []byte {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +22,8 @@ type xlsxReader struct {
 	rows   *excelize.Rows
 	row    int
 	sheet  sheetRows
+	// stylesPath is where the package keeps the styles part.
+	stylesPath string
 }
 
 func openXLSX(r io.Reader, opts Options, lim Limits) (Reader, error) {
@@ -41,7 +44,8 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	if err != nil {
 		return nil, err
 	}
-	if err := checkZip(tmp, st.Size(), lim); err != nil {
+	styles, err := checkZip(tmp, st.Size(), lim)
+	if err != nil {
 		return nil, err
 	}
 	// excelize opens a path; /proc/self/fd reaches the anonymous spool file.
@@ -53,7 +57,7 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	if err != nil {
 		return nil, fileErrorf("the workbook cannot be opened: %v", err)
 	}
-	x := &xlsxReader{info: Info{FileType: XLSX, Encoding: "utf-8"}, lim: lim, tmp: tmp, f: f}
+	x := &xlsxReader{info: Info{FileType: XLSX, Encoding: "utf-8"}, lim: lim, tmp: tmp, f: f, stylesPath: styles}
 	if err := x.isoDates(); err != nil {
 		f.Close()
 		return nil, err
@@ -88,35 +92,92 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	return x, nil
 }
 
+var (
+	relTag    = regexp.MustCompile(`<(?:\w+:)?Relationship\b[^>]*>`)
+	relTarget = regexp.MustCompile(`\bTarget="([^"]*)"`)
+	relType   = regexp.MustCompile(`\bType="([^"]*)"`)
+)
+
+// relTargetOf reads a relationships part and returns the target of the
+// first relationship whose type ends in typ, or "".
+func relTargetOf(zr *zip.Reader, relsPath, typ string) string {
+	for _, zf := range zr.File {
+		if zf.Name != relsPath || zf.UncompressedSize64 > 1<<20 {
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return ""
+		}
+		b, _ := io.ReadAll(io.LimitReader(rc, 1<<20))
+		rc.Close()
+		for _, tag := range relTag.FindAllString(string(b), -1) {
+			t, tg := relType.FindStringSubmatch(tag), relTarget.FindStringSubmatch(tag)
+			if t != nil && tg != nil && strings.HasSuffix(t[1], typ) {
+				return tg[1]
+			}
+		}
+	}
+	return ""
+}
+
+// workbookPart is where the package's relationships put the workbook
+// (xl/workbook.xml unless a tool put it elsewhere).
+func workbookPart(zr *zip.Reader) string {
+	if t := relTargetOf(zr, "_rels/.rels", "/officeDocument"); t != "" {
+		return strings.TrimPrefix(path.Clean("/"+t), "/")
+	}
+	return "xl/workbook.xml"
+}
+
+// stylesPart is where the workbook's relationships put its styles.
+func stylesPart(zr *zip.Reader) string {
+	book := workbookPart(zr)
+	dir := path.Dir(book)
+	if t := relTargetOf(zr, path.Join(dir, "_rels", path.Base(book)+".rels"), "/styles"); t != "" {
+		if strings.HasPrefix(t, "/") {
+			return strings.TrimPrefix(path.Clean(t), "/")
+		}
+		return path.Join(dir, t)
+	}
+	return path.Join(dir, "styles.xml")
+}
+
 // checkZip refuses damaged archives, archives that are not workbooks, and
 // parts that expand beyond the limits (zip bombs), before excelize inflates
 // anything.
-func checkZip(f *os.File, size int64, lim Limits) error {
+func checkZip(f *os.File, size int64, lim Limits) (string, error) {
 	zr, err := zip.NewReader(f, size)
 	if err != nil {
-		return fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
+		return "", fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
 	}
 	var total uint64
 	workbook := false
+	book := workbookPart(zr)
 	for _, zf := range zr.File {
-		if zf.Name == "xl/workbook.xml" {
+		if zf.Name == book {
 			workbook = true
 		}
 		total += zf.UncompressedSize64
 		if zf.UncompressedSize64 > uint64(lim.MaxXLSXPartBytes) {
-			return fileErrorf("the workbook part %q expands to %d bytes, more than the %s limit", zf.Name, zf.UncompressedSize64, humanBytes(lim.MaxXLSXPartBytes))
+			return "", fileErrorf("the workbook part %q expands to %d bytes, more than the %s limit", zf.Name, zf.UncompressedSize64, humanBytes(lim.MaxXLSXPartBytes))
 		}
 		if zf.CompressedSize64 > 0 && zf.UncompressedSize64 > 64<<20 && zf.UncompressedSize64/zf.CompressedSize64 > 1000 {
-			return fileErrorf("the workbook part %q is compressed more than 1000:1; refusing a possible zip bomb", zf.Name)
+			return "", fileErrorf("the workbook part %q is compressed more than 1000:1; refusing a possible zip bomb", zf.Name)
 		}
 	}
 	if total > uint64(lim.MaxUnzippedBytes) {
-		return fileErrorf("the workbook expands to %d bytes, more than the %s limit", total, humanBytes(lim.MaxUnzippedBytes))
+		return "", fileErrorf("the workbook expands to %d bytes, more than the %s limit", total, humanBytes(lim.MaxUnzippedBytes))
 	}
 	if !workbook {
-		return fileErrorf("the file is a zip archive but not an Excel workbook (no xl/workbook.xml)")
+		return "", fileErrorf("the file is a zip archive but not an Excel workbook (no %s)", book)
 	}
-	return nil
+	// excelize finds a relocated workbook but not its shared strings and
+	// styles: it would read the cells wrong, so say what to do instead.
+	if book != "xl/workbook.xml" {
+		return "", fileErrorf("the workbook keeps its parts at %s instead of xl/, which Portage cannot read yet; open it in Excel or LibreOffice and save it again as .xlsx", book)
+	}
+	return stylesPart(zr), nil
 }
 
 func pickSheet(f *excelize.File, want string) (string, error) {
@@ -210,7 +271,7 @@ func plainNumber(s string) string {
 // reaches mapping unambiguous whatever the author's locale or format. It
 // rewrites the styles part before excelize first reads it.
 func (x *xlsxReader) isoDates() error {
-	const stylesPath = "xl/styles.xml"
+	stylesPath := x.stylesPath
 	v, ok := x.f.Pkg.Load(stylesPath)
 	if !ok {
 		return nil
