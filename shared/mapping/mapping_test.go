@@ -256,3 +256,26 @@ func TestFullNameSplits(t *testing.T) {
 		}
 	}
 }
+
+// What the values say, when the names say nothing.
+func TestSuggestionsFromValues(t *testing.T) {
+	t.Parallel()
+	header := []string{"Contact", "Where", "Town", "Code", "Newsletter"}
+	sample := [][]string{
+		{"Ada", "ada@example.com", "Boston", "02134", "yes"},
+		{"Bob", "bob@example.com", "Cambridge", "02139", "no"},
+	}
+	got := mapping.Suggestions(header, sample)
+	for col, want := range map[string]mapping.Suggestion{
+		"Where": {Field: "email", Confidence: 0.75, Reason: "values"},
+		"Code":  {Field: "postal_code", Confidence: 0.85, Reason: "values"},
+	} {
+		if got[col] != want {
+			t.Errorf("%s: %+v, want %+v", col, got[col], want)
+		}
+	}
+	// "Newsletter" holds yes/no: no email column, whatever the sample.
+	if got["Newsletter"].Field != "" {
+		t.Errorf("Newsletter: %+v", got["Newsletter"])
+	}
+}

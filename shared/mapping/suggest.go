@@ -230,6 +230,9 @@ func suggest(header []string, sample [][]string, fixed map[int]bool, taken map[s
 			// A column of email addresses is an email column, whatever its name.
 			if ok, fill := valuesFit("email", vals); ok && fill >= 0.5 {
 				cs = []candidate{{target: "email", score: 55, reason: "values"}}
+			} else if postalValues(vals) && (nextToCity(header, i-1) || nextToCity(header, i+1)) {
+				// Five-digit strings beside a city are its postal code.
+				cs = []candidate{{target: "postal_code", score: 50, reason: "values"}}
 			}
 		}
 		for _, c := range cs {
@@ -340,4 +343,33 @@ func lineNumber(h string) int {
 	}
 	n, _ := strconv.Atoi(last)
 	return n
+}
+
+var postalLike = regexp.MustCompile(`^(\d{5}(-\d{4})?|\d{4}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$`)
+
+// postalValues: most non-blank values look like postal codes (US ZIP and
+// ZIP+4, four-digit codes, UK postcodes).
+func postalValues(vals []string) bool {
+	filled, fit := 0, 0
+	for _, v := range vals {
+		if v = strings.TrimSpace(strings.TrimPrefix(v, "'")); v != "" {
+			filled++
+			if postalLike.MatchString(strings.ToUpper(v)) {
+				fit++
+			}
+		}
+	}
+	return filled > 0 && fit*5 >= filled*4
+}
+
+func nextToCity(header []string, i int) bool {
+	if i < 0 || i >= len(header) {
+		return false
+	}
+	for _, c := range headerCandidates(header[i]) {
+		if c.target == "city" {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package readers
 
 import (
 	"archive/zip"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -47,6 +48,17 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	styles, err := checkZip(tmp, st.Size(), lim)
 	if err != nil {
 		return nil, err
+	}
+	if book := workbookPartOf(tmp, st.Size()); book != "xl/workbook.xml" {
+		// excelize finds a workbook elsewhere but not its shared strings and
+		// styles: the parts are moved to where it looks (the sizes were
+		// checked above, so the copy is bounded).
+		moved, err := relocateParts(tmp, st.Size(), book, opts.TempDir)
+		if err != nil {
+			return nil, err
+		}
+		tmp.Close()
+		tmp, styles = moved, "xl/styles.xml"
 	}
 	// excelize opens a path; /proc/self/fd reaches the anonymous spool file.
 	f, err := excelize.OpenFile(fmt.Sprintf("/proc/self/fd/%d", tmp.Fd()), excelize.Options{
@@ -130,6 +142,73 @@ func workbookPart(zr *zip.Reader) string {
 	return "xl/workbook.xml"
 }
 
+func workbookPartOf(f *os.File, size int64) string {
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return "xl/workbook.xml"
+	}
+	return workbookPart(zr)
+}
+
+// relocateParts copies the package into a new spool file with the parts
+// under the workbook's folder moved to xl/, and the package's own
+// relationships and content types pointed there. The workbook's relations
+// are relative and stay as they are.
+func relocateParts(f *os.File, size int64, book, tempDir string) (*os.File, error) {
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return nil, fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
+	}
+	dir := path.Dir(book) + "/"
+	out, err := os.CreateTemp(tempDir, "portage-*.xlsx")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(out.Name())
+	fail := func(err error) (*os.File, error) {
+		out.Close()
+		return nil, fileErrorf("the workbook cannot be read: %v", err)
+	}
+	zw := zip.NewWriter(out)
+	for _, zf := range zr.File {
+		name := zf.Name
+		if rest, ok := strings.CutPrefix(name, dir); ok {
+			name = "xl/" + rest
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return fail(err)
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		if err != nil {
+			rc.Close()
+			return fail(err)
+		}
+		if name == "_rels/.rels" || name == "[Content_Types].xml" {
+			b, err := io.ReadAll(io.LimitReader(rc, 4<<20))
+			if err == nil {
+				b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte(`"/`+dir), []byte(`"/xl/`)), []byte(`"`+dir), []byte(`"xl/`))
+				_, err = w.Write(b)
+			}
+			if err != nil {
+				rc.Close()
+				return fail(err)
+			}
+		} else if _, err := io.Copy(w, rc); err != nil {
+			rc.Close()
+			return fail(err)
+		}
+		rc.Close()
+	}
+	if err := zw.Close(); err != nil {
+		return fail(err)
+	}
+	if _, err := out.Seek(0, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	return out, nil
+}
+
 // stylesPart is where the workbook's relationships put its styles.
 func stylesPart(zr *zip.Reader) string {
 	book := workbookPart(zr)
@@ -172,10 +251,8 @@ func checkZip(f *os.File, size int64, lim Limits) (string, error) {
 	if !workbook {
 		return "", fileErrorf("the file is a zip archive but not an Excel workbook (no %s)", book)
 	}
-	// excelize finds a relocated workbook but not its shared strings and
-	// styles: it would read the cells wrong, so say what to do instead.
-	if book != "xl/workbook.xml" {
-		return "", fileErrorf("the workbook keeps its parts at %s instead of xl/, which Portage cannot read yet; open it in Excel or LibreOffice and save it again as .xlsx", book)
+	if dir := path.Dir(book); book != "xl/workbook.xml" && (dir == "." || dir == "xl") {
+		return "", fileErrorf("the workbook keeps its parts at %s, which Portage cannot read; open it in Excel or LibreOffice and save it again as .xlsx", book)
 	}
 	return stylesPart(zr), nil
 }
