@@ -557,3 +557,19 @@ func TestNamedStage(t *testing.T) {
 		t.Fatalf("error report on stage prod: %v", err)
 	}
 }
+
+// A vCard goes through the API like any file: the upload URL signs its
+// content type, and the cards become contacts.
+func TestVCardThroughTheStack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	vcf := "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lovelace;Ada;;;\r\nEMAIL;type=pref:ada@example.com\r\nEND:VCARD\r\n" +
+		"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bob Noyce\r\nEMAIL:bob@example.com\r\nTEL:+1 408 555 0100\r\nEND:VCARD\r\n"
+	j := e.importFile(t, writeFile(t, "contacts.vcf", vcf), client.ImportRequest{})
+	if j.Status != "completed" || j.CreatedCount != 2 {
+		t.Fatalf("vcf import: %s", counts(j))
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE email = 'bob@example.com' AND first_name = 'Bob' AND phone = '+14085550100'`); n != 1 {
+		t.Fatalf("bob: %d rows", n)
+	}
+}
