@@ -573,3 +573,82 @@ func TestVCardThroughTheStack(t *testing.T) {
 		t.Fatalf("bob: %d rows", n)
 	}
 }
+
+// Requests that must be refused with a 4xx naming what is wrong, before
+// anything is stored.
+func TestBadRequestsStoreNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	token, err := e.st.Token(e.tenant, uuid.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.st.APIURL+"/v1/imports", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Error.Message
+	}
+	tags := make([]string, 101)
+	for i := range tags {
+		tags[i] = fmt.Sprintf(`"t%d"`, i)
+	}
+	tests := []struct {
+		name, body string
+		status     int
+		message    string
+	}{
+		{"NULInFileName", `{"file_name":"a\u0000.csv","file_size":10}`, 400, `file_name contains a NUL character`},
+		{"NULInMappingColumn", `{"file_name":"a.csv","file_size":10,"field_mapping":{"E\u0000mail":"email"}}`, 400, `a key of field_mapping contains a NUL`},
+		{"NULInMappingTarget", `{"file_name":"a.csv","file_size":10,"field_mapping":{"Email":"em\u0000ail"}}`, 400, `field_mapping["Email"] contains a NUL`},
+		{"NULInTags", `{"file_name":"a.csv","file_size":10,"import_options":{"tags":["ok","b\u0000d"]}}`, 400, `import_options.tags[1] contains a NUL`},
+		{"TrailingData", `{"file_name":"a.csv","file_size":10} {"x":1}`, 400, "unexpected data after the JSON object"},
+		{"BodyOver1MiB", `{"file_name":"` + strings.Repeat("a", 2<<20) + `.csv","file_size":10}`, 413, "larger than"},
+		{"DotDot", `{"file_name":"..","file_size":10}`, 400, `file_name ".." is not a file name`},
+		{"DotInFolder", `{"file_name":"x/.","file_size":10}`, 400, `is not a file name`},
+		{"UnknownTarget", `{"file_name":"a.csv","file_size":10,"field_mapping":{"Plan":"plan"}}`, 400, `field_mapping["Plan"]: unknown field "plan"`},
+		{"TwoColumnsOneField", `{"file_name":"a.csv","file_size":10,"field_mapping":{"A":"email","B":"email"}}`, 400, `maps both "A" and "B" to email`},
+		{"TooManyTags", `{"file_name":"a.csv","file_size":10,"import_options":{"tags":[` + strings.Join(tags, ",") + `]}}`, 400, "101 tags, more than the 100"},
+		{"BadOption", `{"file_name":"a.csv","file_size":10,"import_options":{"header_row":-1}}`, 400, "header_row -1"},
+	}
+	for _, tt := range tests {
+		status, body := post(tt.body)
+		if status != tt.status || !strings.Contains(body, tt.message) {
+			t.Errorf("%s: %d %.300s; want %d containing %q", tt.name, status, body, tt.status, tt.message)
+		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM import_jobs`); n != 0 {
+		t.Fatalf("%d import jobs stored by refused requests", n)
+	}
+
+	// A token whose user belongs to another tenant creates nothing.
+	other := uuid.New()
+	otherUser := uuid.New()
+	if _, err := e.st.Token(other, otherUser); err != nil {
+		t.Fatal(err)
+	}
+	otherToken, _ := e.st.Token(other, otherUser)
+	c := &client.Client{BaseURL: e.st.APIURL, Token: otherToken}
+	if _, err := c.CreateImport(context.Background(), client.ImportRequest{FileName: "a.csv", FileSize: 10}); err != nil {
+		t.Fatalf("the other tenant's own request: %v", err) // provisions its user
+	}
+	forged, _ := e.st.Token(e.tenant, otherUser) // this tenant, the other tenant's user
+	c = &client.Client{BaseURL: e.st.APIURL, Token: forged}
+	_, err = c.CreateImport(context.Background(), client.ImportRequest{FileName: "a.csv", FileSize: 10})
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || !strings.Contains(ae.Message, "not a user of its tenant") {
+		t.Fatalf("another tenant's user: %v", err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM import_jobs`); n != 0 {
+		t.Fatalf("%d import jobs stored for another tenant's user", n)
+	}
+}

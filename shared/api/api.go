@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/readers"
 	"github.com/portagehq/portage/shared/rollback"
@@ -135,6 +138,12 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 	if name == "" || len(name) > 255 {
 		return badRequest("file_name is required (at most 255 characters)")
 	}
+	if base := path.Base(strings.ReplaceAll(name, "\\", "/")); base == "." || base == ".." || base == "/" {
+		return badRequest(fmt.Sprintf("file_name %q is not a file name", name))
+	}
+	if err := mapping.CheckTargets(req.FieldMapping); err != nil {
+		return badRequest(err.Error())
+	}
 	fileType := readers.TypeFromName(name)
 	if req.FileType != "" {
 		t, err := readers.ParseFileType(req.FileType)
@@ -176,6 +185,9 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 	}
 	var job jobs.ImportJob
 	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		if err := checkUser(r.Context(), tx, id); err != nil {
+			return err
+		}
 		if opts.WorkspaceID != nil {
 			var ok bool
 			if err := tx.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`, *opts.WorkspaceID).Scan(&ok); err != nil {
@@ -430,13 +442,92 @@ func (s *Server) rollbackImport(w http.ResponseWriter, r *http.Request, id Ident
 	return nil
 }
 
+// maxBody bounds a request body: no request of this API needs more.
+const maxBody = 1 << 20
+
+// decodeJSON reads one JSON object into v: a body over maxBody is 413, data
+// after the object is 400, and so is a NUL character in any string (it
+// cannot be stored in PostgreSQL text), named by where it is.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return badRequest("the request body cannot be read: " + err.Error())
+	}
+	if len(body) > maxBody {
+		return tooLarge(fmt.Sprintf("the request body is larger than %d bytes", maxBody))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return badRequest("invalid JSON body: " + err.Error())
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("invalid JSON body: unexpected data after the JSON object")
+	}
+	if bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
+		var raw any
+		if json.Unmarshal(body, &raw) == nil {
+			if where := nulAt(raw, ""); where != "" {
+				return badRequest(where + " contains a NUL character (\\u0000), which cannot be stored")
+			}
+		}
+	}
 	return nil
+}
+
+// nulAt returns where in v a string (or an object key) holds a NUL: a path
+// such as field_mapping["Email"] or import_options.tags[2], or "".
+func nulAt(v any, at string) string {
+	switch t := v.(type) {
+	case string:
+		if strings.ContainsRune(t, 0) {
+			return at
+		}
+	case []any:
+		for i, e := range t {
+			if w := nulAt(e, fmt.Sprintf("%s[%d]", at, i)); w != "" {
+				return w
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			name := k
+			if at != "" {
+				name = at + "." + k
+				if strings.ContainsAny(k, " .\"[]") || !isIdent(k) {
+					name = fmt.Sprintf("%s[%q]", at, k)
+				}
+			}
+			if strings.ContainsRune(k, 0) {
+				return fmt.Sprintf("a key of %s", orBody(at))
+			}
+			if w := nulAt(t[k], name); w != "" {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+func isIdent(s string) bool {
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func orBody(at string) string {
+	if at == "" {
+		return "the body"
+	}
+	return at
 }
 
 // safeName keeps a file name usable as the last part of an S3 key.

@@ -109,6 +109,9 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, id Identit
 	safe := req.FormulaSafe == nil || *req.FormulaSafe
 	var view ExportView
 	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		if err := checkUser(r.Context(), tx, id); err != nil {
+			return err
+		}
 		if req.SegmentID != nil {
 			if _, err := filters.GetSegment(r.Context(), tx, *req.SegmentID); err != nil {
 				if errors.Is(err, filters.ErrSegmentNotFound) {
@@ -249,6 +252,9 @@ func (s *Server) createSegment(w http.ResponseWriter, r *http.Request, id Identi
 	}
 	var seg filters.Segment
 	err := postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+		if err := checkUser(r.Context(), tx, id); err != nil {
+			return err
+		}
 		var err error
 		seg, err = filters.CreateSegment(r.Context(), tx, id.TenantID, id.UserID, req.Name, req.Filters)
 		return err

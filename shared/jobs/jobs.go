@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/mapping"
 )
 
@@ -87,12 +89,22 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("import_options.duplicate_strategy %q: use skip, update, merge or update_only", o.DuplicateStrategy)
 	}
+	if len(o.Tags) > contacts.MaxTags {
+		return fmt.Errorf("import_options.tags: %d tags, more than the %d a contact may have", len(o.Tags), contacts.MaxTags)
+	}
 	for _, t := range o.Tags {
-		if strings.TrimSpace(t) == "" || len(t) > 100 {
-			return fmt.Errorf("import_options.tags: %q is not a tag (1–100 characters)", t)
+		if strings.TrimSpace(t) == "" || utf8.RuneCountInString(t) > contacts.MaxTagLen {
+			return fmt.Errorf("import_options.tags: %q is not a tag (1–%d characters)", truncateTag(t), contacts.MaxTagLen)
 		}
 	}
 	return o.Options.Validate()
+}
+
+func truncateTag(t string) string {
+	if r := []rune(t); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return t
 }
 
 // ImportJob is an import_jobs row; JSON names are the seed's column names.
@@ -280,7 +292,14 @@ func MarkPrepared(ctx context.Context, tx pgx.Tx, id uuid.UUID, p Prepared) erro
 // MarkFailed records why a job failed. Rows already written stay (and stay
 // rollbackable); a job that already completed or was rolled back is left as
 // it is and ErrWrongState returned.
+// maxReason bounds a stored failure reason: it is shown in every job view
+// and list, which must stay far under Lambda's 6 MB response.
+const maxReason = 2000
+
 func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) error {
+	if r := []rune(reason); len(r) > maxReason {
+		reason = string(r[:maxReason]) + "…"
+	}
 	errs, _ := json.Marshal([]map[string]any{{"row": 0, "message": reason}})
 	tag, err := tx.Exec(ctx, `
 		UPDATE import_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC',

@@ -179,6 +179,30 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 	return p, nil
 }
 
+// CheckTargets validates the targets of a field_mapping before any file is
+// read (its column names can only be checked against the file).
+func CheckTargets(explicit map[string]string) error {
+	names := make([]string, 0, len(explicit))
+	for col := range explicit {
+		names = append(names, col)
+	}
+	sort.Strings(names)
+	taken := map[string]string{}
+	for _, col := range names {
+		target := strings.TrimSpace(explicit[col])
+		if target == "ignore" || target == "-" {
+			target = targetIgnore
+		}
+		if _, err := parseTarget(target); err != nil {
+			return errorf("field_mapping[%q]: %v", col, err)
+		}
+		if err := claim(taken, target, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func claim(taken map[string]string, target, col string) error {
 	if target == targetIgnore {
 		return nil
