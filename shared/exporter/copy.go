@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/portagehq/portage/shared/contacts"
+	"github.com/portagehq/portage/shared/formula"
 )
 
 // copyable reports whether an export can come straight out of COPY … TO
@@ -240,7 +241,7 @@ func (c *csvRewriter) Write(p []byte) (int, error) {
 // releaseHeld appends the held value to out, neutralized unless a plain
 // number.
 func (c *csvRewriter) releaseHeld(out []byte) []byte {
-	if !plainNumber(string(c.held)) {
+	if !formula.PlainNumber(string(c.held)) {
 		out = append(out, '\'')
 	}
 	c.holding = false

@@ -24,6 +24,7 @@ import (
 
 	"github.com/portagehq/portage/shared/exporter"
 	"github.com/portagehq/portage/shared/filters"
+	"github.com/portagehq/portage/shared/formula"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
@@ -131,7 +132,7 @@ func want(neutral bool) [][]string {
 		row := []string{p.email, p.first, p.company, p.phone, p.zip, tags, p.plan, seats}
 		if neutral {
 			for k, v := range row {
-				row[k] = exporter.Neutralize(v)
+				row[k] = formula.Neutralize(v)
 			}
 		}
 		out = append(out, row)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/portagehq/portage/shared/formula"
 )
 
 // cell is one exported value: a string, a time, a list of strings (tags),
@@ -86,7 +88,7 @@ func (c *csvWriter) row(cells []cell) error {
 	for i, v := range cells {
 		rec[i] = v.text()
 		if c.safe {
-			rec[i] = Neutralize(rec[i])
+			rec[i] = formula.Neutralize(rec[i])
 		}
 	}
 	return c.w.Write(rec)
@@ -95,35 +97,6 @@ func (c *csvWriter) row(cells []cell) error {
 func (c *csvWriter) close() error {
 	c.w.Flush()
 	return c.w.Error()
-}
-
-// Neutralize makes a value that a spreadsheet would run as a formula
-// (starting with = + - @, a tab or a carriage return) inert by prefixing an
-// apostrophe, which spreadsheets show as text. A plain number with a sign
-// ("+15551234567", "-12.5") runs nothing and is left as it is.
-func Neutralize(v string) string {
-	if v == "" || !strings.ContainsRune("=+-@\t\r", rune(v[0])) || plainNumber(v) {
-		return v
-	}
-	return "'" + v
-}
-
-func plainNumber(v string) bool {
-	if v[0] != '+' && v[0] != '-' {
-		return false
-	}
-	digits, dot := 0, false
-	for _, r := range v[1:] {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '.' && !dot && digits > 0:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return digits > 0 && v[len(v)-1] != '.'
 }
 
 // jsonWriter writes one array of objects, streamed.
@@ -247,6 +220,22 @@ func (x *xlsxWriter) nextSheet() error {
 	return x.writeHeader()
 }
 
+// maxXLSXCell is the most characters an Excel cell holds.
+const maxXLSXCell = 32767
+
+// xlsxText cuts a value Excel could not hold (a custom field or a note of
+// more than 32,767 characters) at that length, with an ellipsis, instead of
+// writing a workbook Excel refuses to open.
+func xlsxText(s string) string {
+	if len(s) <= maxXLSXCell {
+		return s
+	}
+	if r := []rune(s); len(r) > maxXLSXCell {
+		return string(r[:maxXLSXCell-1]) + "…"
+	}
+	return s
+}
+
 func (x *xlsxWriter) row(cells []cell) error {
 	if x.rowNum >= x.sheetRows {
 		if err := x.nextSheet(); err != nil {
@@ -270,9 +259,9 @@ func (x *xlsxWriter) row(cells []cell) error {
 					continue
 				}
 			}
-			vals[i] = c.text()
+			vals[i] = xlsxText(c.text())
 		default:
-			vals[i] = c.text()
+			vals[i] = xlsxText(c.text())
 		}
 	}
 	cellName, _ := excelize.CoordinatesToCellName(1, x.rowNum)

@@ -3,7 +3,9 @@ package exporter
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -54,5 +56,18 @@ func TestXLSXGoesOnInNewSheets(t *testing.T) {
 				t.Errorf("%s row %d: %q, want %q", sheet, i+1, rows[i][0], e)
 			}
 		}
+	}
+}
+
+// Excel refuses a workbook with a cell over 32,767 characters.
+func TestXLSXTextFitsACell(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 40000)
+	got := xlsxText(long)
+	if n := utf8.RuneCountInString(got); n != maxXLSXCell || !strings.HasSuffix(got, "…") {
+		t.Fatalf("%d characters", n)
+	}
+	if xlsxText("short") != "short" {
+		t.Fatal("a short value changed")
 	}
 }

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/portagehq/portage/shared/contacts"
+	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
 )
 
@@ -201,5 +203,35 @@ func TestExcelReportWithTitleAndTotals(t *testing.T) {
 	want := contactFields{"email": "bob@example.com", "first_name": "Bob", "last_name": "Noyce", "company": "Chips"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// The error report is opened in a spreadsheet: a value that would run as a
+// formula there is made inert, unless the import asked for raw values.
+func TestErrorReportIsSpreadsheetSafe(t *testing.T) {
+	t.Parallel()
+	content := "email,name\n=HYPERLINK(\"http://x.example\";\"x\"),@SUM(A1)\nada@example.com,+15551234567\n"
+	for _, tt := range []struct {
+		name string
+		raw  bool
+		want string
+	}{
+		{"Safe", false, `"'=HYPERLINK(""http://x.example"";""x"")"`},
+		{"Raw", true, `"=HYPERLINK(""http://x.example"";""x"")"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			job := e.newJob(t, "f.csv", content, nil, jobs.Options{RawErrorReport: tt.raw})
+			res, err := importer.Prepare(context.Background(), e.deps, e.tenant, job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			report := e.object(t, res.ErrorReportKey)
+			line := strings.Split(report, "\n")[1]
+			if !strings.Contains(line, tt.want) || tt.raw == strings.Contains(line, "'@SUM") {
+				t.Fatalf("report line %q, want it to hold %s", line, tt.want)
+			}
+		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/portagehq/portage/shared/contacts"
+	"github.com/portagehq/portage/shared/formula"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/objstore"
@@ -299,7 +300,7 @@ func mapAhead(rd readers.Reader, plan *mapping.Plan, done <-chan struct{}) <-cha
 // at the first bad row.
 func (p *preparer) reportRow(ctx context.Context, header []string, rec readers.Record, result, msg string) error {
 	if p.report == nil {
-		p.report = startErrorReport(ctx, p.d.Store, errorReportKey(p.job.TenantID, p.job.ID), header)
+		p.report = startErrorReport(ctx, p.d.Store, errorReportKey(p.job.TenantID, p.job.ID), header, p.job.ImportOptions.RawErrorReport)
 	}
 	return p.report.write(rec, result, msg)
 }
@@ -346,22 +347,35 @@ type errorReport struct {
 	pw   *io.PipeWriter
 	w    *csv.Writer
 	done chan error
+	// raw writes the values unchanged (import_options.raw_error_report).
+	raw bool
 }
 
-func startErrorReport(ctx context.Context, store objstore.Store, key string, header []string) *errorReport {
+func startErrorReport(ctx context.Context, store objstore.Store, key string, header []string, raw bool) *errorReport {
 	pr, pw := io.Pipe()
-	r := &errorReport{pw: pw, w: csv.NewWriter(pw), done: make(chan error, 1)}
+	r := &errorReport{pw: pw, w: csv.NewWriter(pw), done: make(chan error, 1), raw: raw}
 	go func() {
 		err := store.Put(ctx, key, pr)
 		pr.CloseWithError(err)
 		r.done <- err
 	}()
-	r.w.Write(append([]string{"row", "result", "errors"}, header...))
+	r.w.Write(r.safe(append([]string{"row", "result", "errors"}, header...)))
 	return r
 }
 
 func (r *errorReport) write(rec readers.Record, result, msg string) error {
-	return r.w.Write(append([]string{strconv.Itoa(rec.Row), result, msg}, rec.Values...))
+	return r.w.Write(r.safe(append([]string{strconv.Itoa(rec.Row), result, msg}, rec.Values...)))
+}
+
+// safe makes the line's values inert for a spreadsheet, as exports are:
+// the report is opened in Excel, and the values are the uploader's.
+func (r *errorReport) safe(line []string) []string {
+	if !r.raw {
+		for i, v := range line {
+			line[i] = formula.Neutralize(v)
+		}
+	}
+	return line
 }
 
 func (r *errorReport) close() error {

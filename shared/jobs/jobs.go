@@ -61,6 +61,10 @@ type Options struct {
 	// HeaderRow is the row the column names are on (as a spreadsheet
 	// numbers it); default: the row that looks like the header.
 	HeaderRow int `json:"header_row,omitempty"`
+	// RawErrorReport writes the error report's values as the file had
+	// them; by default a value a spreadsheet would run as a formula is
+	// made inert, as in exports.
+	RawErrorReport bool `json:"raw_error_report,omitempty"`
 	mapping.Options
 }
 

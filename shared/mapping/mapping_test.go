@@ -2,6 +2,7 @@ package mapping_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -277,5 +278,19 @@ func TestSuggestionsFromValues(t *testing.T) {
 	// "Newsletter" holds yes/no: no email column, whatever the sample.
 	if got["Newsletter"].Field != "" {
 		t.Errorf("Newsletter: %+v", got["Newsletter"])
+	}
+}
+
+// A file of hundreds of long column names fails with a message of a few
+// names, not of every one: it is stored and shown in every job view.
+func TestMessagesNameAFewColumns(t *testing.T) {
+	t.Parallel()
+	header := make([]string, 480)
+	for i := range header {
+		header[i] = fmt.Sprintf("column %03d %s", i, strings.Repeat("x", 200))
+	}
+	_, err := mapping.Resolve(header, nil, mapping.Options{})
+	if err == nil || len(err.Error()) > 1500 || !strings.Contains(err.Error(), "and 470 more") {
+		t.Fatalf("%d bytes: %.300v", len(err.Error()), err)
 	}
 }

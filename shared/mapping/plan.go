@@ -111,7 +111,7 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 			i, ok = index[strings.ToLower(colName)]
 		}
 		if !ok {
-			return nil, errorf("field_mapping names column %q, which the file does not have; its columns are: %s", colName, quoteList(header))
+			return nil, errorf("field_mapping names column %s, which the file does not have; its columns are: %s", quoteName(colName), quoteList(header))
 		}
 		target := strings.TrimSpace(explicit[colName])
 		if target == "ignore" || target == "-" {
@@ -119,7 +119,7 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 		}
 		c, err := parseTarget(target)
 		if err != nil {
-			return nil, errorf("field_mapping[%q]: %v", colName, err)
+			return nil, errorf("field_mapping[%s]: %v", quoteName(colName), err)
 		}
 		if err := claim(taken, target, header[i]); err != nil {
 			return nil, err
@@ -174,7 +174,7 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 		}
 	}
 	if !p.mapped[contacts.Email] {
-		return nil, errorf("no column is mapped to email, the match key every contact needs; the file's columns are: %s. Map one in field_mapping, e.g. {%q: \"email\"}", quoteList(header), firstOr(header, "Email"))
+		return nil, errorf("no column is mapped to email, the match key every contact needs; the file's columns are: %s. Map one in field_mapping, e.g. {%s: \"email\"}", quoteList(header), quoteName(firstOr(header, "Email")))
 	}
 	return p, nil
 }
@@ -194,7 +194,7 @@ func CheckTargets(explicit map[string]string) error {
 			target = targetIgnore
 		}
 		if _, err := parseTarget(target); err != nil {
-			return errorf("field_mapping[%q]: %v", col, err)
+			return errorf("field_mapping[%s]: %v", quoteName(col), err)
 		}
 		if err := claim(taken, target, col); err != nil {
 			return err
@@ -208,7 +208,7 @@ func claim(taken map[string]string, target, col string) error {
 		return nil
 	}
 	if prev, dup := taken[target]; dup {
-		return errorf("field_mapping maps both %q and %q to %s; map each field from one column", prev, col, target)
+		return errorf("field_mapping maps both %s and %s to %s; map each field from one column", quoteName(prev), quoteName(col), target)
 	}
 	taken[target] = col
 	return nil
@@ -240,13 +240,13 @@ func (o Options) Validate() error {
 	switch strings.ToUpper(o.DateFormat) {
 	case "", "DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD":
 	default:
-		return errorf("import_options.date_format %q is not one of DD/MM/YYYY, MM/DD/YYYY, YYYY-MM-DD", o.DateFormat)
+		return errorf("import_options.date_format %s is not one of DD/MM/YYYY, MM/DD/YYYY, YYYY-MM-DD", quoteName(o.DateFormat))
 	}
 	for name, typ := range o.CustomFieldTypes {
 		switch typ {
 		case "text", "number", "boolean", "date":
 		default:
-			return errorf("import_options.custom_field_types[%q] = %q: use text, number, boolean or date", name, typ)
+			return errorf("import_options.custom_field_types[%s] = %s: use text, number, boolean or date", quoteName(name), quoteName(typ))
 		}
 	}
 	return nil
@@ -334,12 +334,28 @@ func standardNames() string {
 	return strings.Join(names, ", ")
 }
 
+// quoteList quotes a few names for a message: at most 10, each cut at 64
+// characters, then how many more. A file of 480 long column names must not
+// make a failure reason of megabytes.
 func quoteList(ss []string) string {
-	q := make([]string, len(ss))
+	const most = 10
+	q := make([]string, 0, min(len(ss), most)+1)
 	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
+		if i == most {
+			q = append(q, fmt.Sprintf("and %d more", len(ss)-most))
+			break
+		}
+		q = append(q, quoteName(s))
 	}
 	return strings.Join(q, ", ")
+}
+
+// quoteName quotes a column name for a message, cut at 64 characters.
+func quoteName(s string) string {
+	if r := []rune(s); len(r) > 64 {
+		s = string(r[:63]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 func firstOr(ss []string, def string) string {
