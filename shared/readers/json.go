@@ -107,6 +107,7 @@ type jsonElement struct {
 	n        int
 	fields   []jsonField
 	problems []Problem
+	keys     map[string]bool
 }
 
 // jsonElements walks the top-level elements with the token API, so one
@@ -115,6 +116,7 @@ type jsonElements struct {
 	f     *os.File
 	dec   *json.Decoder
 	utf8  *utf8Watch
+	clamp *jsonClamp
 	lim   Limits
 	array bool
 	n     int
@@ -127,7 +129,8 @@ func newJSONElements(f *os.File, lim Limits) (*jsonElements, error) {
 	// encoding/json reads invalid UTF-8 in a string as U+FFFD without a
 	// word: the bytes are checked on the way in, and an element holding
 	// any is a row error.
-	it.utf8 = &utf8Watch{r: br}
+	it.clamp = &jsonClamp{r: br, limit: lim.MaxCellBytes}
+	it.utf8 = &utf8Watch{r: it.clamp}
 	dec := json.NewDecoder(it.utf8)
 	dec.UseNumber()
 	it.dec = dec
@@ -196,8 +199,15 @@ func (it *jsonElements) next() (jsonElement, error) {
 		if err := it.object(&el, "", 1); err != nil {
 			return el, err
 		}
-		if it.utf8.badIn(start, it.dec.InputOffset()) {
+		end := it.dec.InputOffset()
+		if it.utf8.badIn(start, end) {
 			el.problems = append(el.problems, Problem{Message: "the element has bytes that are not valid utf-8; save the file as UTF-8"})
+		}
+		if inRange(&it.clamp.cut, start, end) {
+			el.problems = append(el.problems, Problem{Message: fmt.Sprintf("a value is longer than the limit of %d bytes; it was not read", it.lim.MaxCellBytes)})
+		}
+		if inRange(&it.clamp.lone, start, end) {
+			el.problems = append(el.problems, Problem{Message: "a string holds a lone UTF-16 surrogate escape (\\uD800–\\uDFFF without its pair), which is no character"})
 		}
 		return el, nil
 	}
@@ -219,6 +229,14 @@ func (it *jsonElements) object(el *jsonElement, prefix string, depth int) error 
 			return it.wrap(err)
 		}
 		key := prefix + strings.TrimSpace(tok.(string))
+		if el.keys == nil {
+			el.keys = map[string]bool{}
+		}
+		if el.keys[key] {
+			// Last-wins would drop a value without a word.
+			el.problems = append(el.problems, Problem{Column: key, Message: fmt.Sprintf("the key %q appears twice in the object; keep one", truncate(key, 64))})
+		}
+		el.keys[key] = true
 		tok, err = it.dec.Token()
 		if err != nil {
 			return it.wrap(err)
@@ -413,5 +431,149 @@ func (w *utf8Watch) badIn(from, to int64) bool {
 		}
 	}
 	w.bad = w.bad[k:]
+	return found
+}
+
+// jsonClamp passes JSON through with every string cut at limit bytes while
+// it is read (the rest of it is skipped, never held: a 300 MiB value costs
+// its first 32 KiB), and notes where it cut and where a \\u escape is a lone
+// UTF-16 surrogate (encoding/json would read it as U+FFFD). Offsets are in
+// its output, which is what the decoder reads.
+type jsonClamp struct {
+	r     io.Reader
+	limit int
+	out   int64 // bytes given out so far
+	buf   []byte
+
+	inString  bool
+	escape    int // bytes of an escape still to come (1 after '\', 4 after 'u')
+	uHex      []byte
+	inHex     bool
+	finishing bool // the cut fell inside a character: its last bytes go out
+	n         int  // bytes of the current string
+	cutting   bool // past the limit: skip to the closing quote
+	high      bool // the last escape was a high surrogate
+
+	cut, lone []int64
+}
+
+func (c *jsonClamp) Read(p []byte) (int, error) {
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	for {
+		n, err := c.r.Read(c.buf[:len(p)])
+		w := 0
+		for _, b := range c.buf[:n] {
+			if c.keep(b) {
+				p[w] = b
+				w++
+				c.out++
+			}
+		}
+		if w > 0 || err != nil {
+			return w, err
+		}
+	}
+}
+
+// keep decides one byte.
+func (c *jsonClamp) keep(b byte) bool {
+	if !c.inString {
+		if b == '"' {
+			c.inString, c.n, c.cutting, c.finishing = true, 0, false, false
+		}
+		return true
+	}
+	if c.escape > 0 {
+		c.escape--
+		switch {
+		case c.inHex:
+			c.uHex = append(c.uHex, b)
+			if len(c.uHex) == 4 {
+				c.inHex = false
+				c.surrogate()
+			}
+		case b == 'u':
+			c.inHex, c.uHex, c.escape = true, c.uHex[:0], 4
+		}
+		return !c.cutting
+	}
+	if c.high && b != '\\' {
+		c.lone = append(c.lone, c.out)
+		c.high = false
+	}
+	switch b {
+	case '"':
+		c.inString = false
+		return true
+	case '\\':
+		c.escape = 1
+	}
+	if c.cutting {
+		// A character cut in two would be invalid UTF-8: its last
+		// bytes still go out.
+		if c.finishing && b >= 0x80 && b < 0xC0 {
+			return true
+		}
+		c.finishing = false
+		return false
+	}
+	c.n++
+	if c.n > c.limit {
+		c.cutting = true
+		c.cut = append(c.cut, c.out)
+		if b >= 0x80 && b < 0xC0 {
+			c.finishing = true
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+func (c *jsonClamp) surrogate() {
+	var v int
+	for _, h := range c.uHex {
+		v <<= 4
+		switch {
+		case h >= '0' && h <= '9':
+			v |= int(h - '0')
+		case h >= 'a' && h <= 'f':
+			v |= int(h-'a') + 10
+		case h >= 'A' && h <= 'F':
+			v |= int(h-'A') + 10
+		}
+	}
+	switch {
+	case v >= 0xD800 && v <= 0xDBFF:
+		if c.high {
+			c.lone = append(c.lone, c.out)
+		}
+		c.high = true
+	case v >= 0xDC00 && v <= 0xDFFF:
+		if !c.high {
+			c.lone = append(c.lone, c.out)
+		}
+		c.high = false
+	default:
+		if c.high {
+			c.lone = append(c.lone, c.out)
+		}
+		c.high = false
+	}
+}
+
+// inRange reports whether an offset in *offs lies in [from, to), and drops
+// those before to.
+func inRange(offs *[]int64, from, to int64) bool {
+	found, k := false, 0
+	for _, o := range *offs {
+		if o < to {
+			found = found || o >= from
+			k++
+		}
+	}
+	*offs = (*offs)[k:]
 	return found
 }

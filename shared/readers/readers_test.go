@@ -759,6 +759,56 @@ func TestJSONDetails(t *testing.T) {
 			t.Fatalf("first element: %+v", res.records[0].Problems)
 		}
 	})
+	// A value of any length is cut at the limit while it is read, never
+	// held; the element is a row error and the next one reads on.
+	t.Run("HugeStringIsNotHeld", func(t *testing.T) {
+		t.Parallel()
+		big := strings.Repeat("é\\n\\\"", 1<<18) // 2 MiB of accents and escapes
+		in := `[{"email":"a@b.co","notes":"` + big + `"},{"email":"c@d.co","notes":"ok"}]`
+		res, err := readAll(t, strings.NewReader(in), "f.json", readers.Options{Limits: readers.Limits{MaxCellBytes: 1000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := res.records[0].Problems
+		if len(p) != 1 || !strings.Contains(p[0].Message, "longer than the limit of 1000 bytes") {
+			t.Fatalf("problems %+v", p)
+		}
+		if len(res.records) != 2 || len(res.records[1].Problems) != 0 || res.records[1].Values[1] != "ok" {
+			t.Fatalf("next element %+v", res.records[1])
+		}
+	})
+	t.Run("LoneSurrogates", func(t *testing.T) {
+		t.Parallel()
+		in := `{"email":"a@b.co","name":"\ud83d\ude00 fine"}` + "\n" + `{"email":"c@d.co","name":"bad \ud800 here"}` + "\n" +
+			`{"email":"e@f.co","name":"\udc00"}` + "\n" + `{"email":"g@h.co","name":"\\ud800 is text"}` + "\n"
+		res, err := readAll(t, strings.NewReader(in), "f.ndjson", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bad []int
+		for _, r := range res.records {
+			if len(r.Problems) > 0 {
+				if !strings.Contains(r.Problems[0].Message, "lone UTF-16 surrogate") {
+					t.Fatalf("row %d: %+v", r.Row, r.Problems)
+				}
+				bad = append(bad, r.Row)
+			}
+		}
+		if !reflect.DeepEqual(bad, []int{2, 3}) || res.records[0].Values[1] != "😀 fine" {
+			t.Fatalf("rows with problems %v, first name %q", bad, res.records[0].Values[1])
+		}
+	})
+	t.Run("DuplicateKeys", func(t *testing.T) {
+		t.Parallel()
+		res, err := readAll(t, strings.NewReader(`[{"email":"a@b.co","name":"Ada","name":"Bob"}]`), "f.json", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := res.records[0].Problems
+		if len(p) != 1 || p[0].Column != "name" || !strings.Contains(p[0].Message, `"name" appears twice`) {
+			t.Fatalf("problems %+v", p)
+		}
+	})
 	t.Run("JSONButNotObjects", func(t *testing.T) {
 		t.Parallel()
 		_, err := readAll(t, strings.NewReader("[1, 2, 3]"), "f.json", readers.Options{})
