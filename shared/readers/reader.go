@@ -115,6 +115,10 @@ type Limits struct {
 	MaxUnzippedBytes int64 // an XLSX's parts, expanded
 	MaxXLSXPartBytes int64 // one XLSX part, expanded
 	MaxJSONDepth     int   // nesting of objects in one JSON element
+	MaxSharedStrings int   // distinct texts of an XLSX (its shared-string table)
+	// MaxSharedStringBytes bounds the shared-string table expanded:
+	// excelize holds it in memory whole.
+	MaxSharedStringBytes int64
 }
 
 // DefaultLimits are the limits used where Limits leaves a field zero.
@@ -126,6 +130,9 @@ var DefaultLimits = Limits{
 	MaxUnzippedBytes: 4 << 30,
 	MaxXLSXPartBytes: 2 << 30,
 	MaxJSONDepth:     16,
+	MaxSharedStrings: 2_000_000,
+	// Held in memory at about three times its size.
+	MaxSharedStringBytes: 256 << 20,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -144,6 +151,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxUnzippedBytes > 0 {
 		d.MaxUnzippedBytes = l.MaxUnzippedBytes
+	}
+	if l.MaxSharedStringBytes > 0 {
+		d.MaxSharedStringBytes = l.MaxSharedStringBytes
+	}
+	if l.MaxSharedStrings > 0 {
+		d.MaxSharedStrings = l.MaxSharedStrings
 	}
 	if l.MaxXLSXPartBytes > 0 {
 		d.MaxXLSXPartBytes = l.MaxXLSXPartBytes

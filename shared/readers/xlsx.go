@@ -3,6 +3,7 @@ package readers
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,17 +50,12 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	if err != nil {
 		return nil, err
 	}
-	if book := workbookPartOf(tmp, st.Size()); book != "xl/workbook.xml" {
-		// excelize finds a workbook elsewhere but not its shared strings and
-		// styles: the parts are moved to where it looks (the sizes were
-		// checked above, so the copy is bounded).
-		moved, err := relocateParts(tmp, st.Size(), book, opts.TempDir)
-		if err != nil {
-			return nil, err
-		}
-		tmp.Close()
-		tmp, styles = moved, "xl/styles.xml"
+	clean, err := sanitizeWorkbook(tmp, st.Size(), workbookPartOf(tmp, st.Size()), lim, opts.TempDir)
+	if err != nil {
+		return nil, err
 	}
+	tmp.Close()
+	tmp, styles = clean, "xl/styles.xml"
 	// excelize opens a path; /proc/self/fd reaches the anonymous spool file.
 	f, err := excelize.OpenFile(fmt.Sprintf("/proc/self/fd/%d", tmp.Fd()), excelize.Options{
 		UnzipSizeLimit:    lim.MaxUnzippedBytes,
@@ -150,11 +146,16 @@ func workbookPartOf(f *os.File, size int64) string {
 	return workbookPart(zr)
 }
 
-// relocateParts copies the package into a new spool file with the parts
-// under the workbook's folder moved to xl/, and the package's own
-// relationships and content types pointed there. The workbook's relations
-// are relative and stay as they are.
-func relocateParts(f *os.File, size int64, book, tempDir string) (*os.File, error) {
+// sanitizeWorkbook copies the parts excelize needs to read cells into a new
+// spool file, and nothing else: media, drawings, comments, macros and the
+// rest are never inflated (a 1 GiB xl/media part in a 2.5 MB upload costs
+// nothing). A workbook kept outside xl/ is moved there, where excelize looks
+// for its strings and styles. The copy counts the bytes it inflates (a
+// zip's own sizes can lie) and scans the sheets and the shared strings
+// while they stream, so that no token excelize would buffer whole — a
+// comment, a cell, a run of space — is longer than a cell may be, and the
+// shared-string table stays within its limit.
+func sanitizeWorkbook(f *os.File, size int64, book string, lim Limits, tempDir string) (*os.File, error) {
 	zr, err := zip.NewReader(f, size)
 	if err != nil {
 		return nil, fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
@@ -165,8 +166,13 @@ func relocateParts(f *os.File, size int64, book, tempDir string) (*os.File, erro
 		return nil, err
 	}
 	os.Remove(out.Name())
+	var total int64
 	fail := func(err error) (*os.File, error) {
 		out.Close()
+		var fe *FileError
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
 		return nil, fileErrorf("the workbook cannot be read: %v", err)
 	}
 	zw := zip.NewWriter(out)
@@ -175,30 +181,41 @@ func relocateParts(f *os.File, size int64, book, tempDir string) (*os.File, erro
 		if rest, ok := strings.CutPrefix(name, dir); ok {
 			name = "xl/" + rest
 		}
+		if !neededPart(name) {
+			continue
+		}
 		rc, err := zf.Open()
 		if err != nil {
 			return fail(err)
 		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		// Stored, not compressed again: excelize reads it back at once.
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
 		if err != nil {
 			rc.Close()
 			return fail(err)
 		}
+		maxPart := lim.MaxXLSXPartBytes
+		if name == "xl/sharedStrings.xml" {
+			maxPart = min(maxPart, lim.MaxSharedStringBytes)
+		}
+		guard := &partGuard{w: w, part: name, max: maxPart, total: &total, maxTotal: lim.MaxUnzippedBytes,
+			maxRun: 6*lim.MaxCellBytes + 1024, cellLimit: lim.MaxCellBytes, scan: scannedPart(name),
+			maxStrings: lim.MaxSharedStrings, countStrings: name == "xl/sharedStrings.xml"}
+		var src io.Reader = rc
 		if name == "_rels/.rels" || name == "[Content_Types].xml" {
 			b, err := io.ReadAll(io.LimitReader(rc, 4<<20))
-			if err == nil {
-				b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte(`"/`+dir), []byte(`"/xl/`)), []byte(`"`+dir), []byte(`"xl/`))
-				_, err = w.Write(b)
-			}
 			if err != nil {
 				rc.Close()
 				return fail(err)
 			}
-		} else if _, err := io.Copy(w, rc); err != nil {
-			rc.Close()
+			b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte(`"/`+dir), []byte(`"/xl/`)), []byte(`"`+dir), []byte(`"xl/`))
+			src = bytes.NewReader(b)
+		}
+		_, err = io.Copy(guard, src)
+		rc.Close()
+		if err != nil {
 			return fail(err)
 		}
-		rc.Close()
 	}
 	if err := zw.Close(); err != nil {
 		return fail(err)
@@ -207,6 +224,94 @@ func relocateParts(f *os.File, size int64, book, tempDir string) (*os.File, erro
 		return fail(err)
 	}
 	return out, nil
+}
+
+// neededPart: what excelize reads to give a sheet's cells.
+func neededPart(name string) bool {
+	switch name {
+	case "[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "xl/sharedStrings.xml":
+		return true
+	}
+	return strings.HasPrefix(name, "xl/worksheets/") && strings.HasSuffix(name, ".xml") && !strings.Contains(name, "/_rels/")
+}
+
+// scannedPart: the parts whose tokens excelize would hold whole.
+func scannedPart(name string) bool {
+	return name == "xl/sharedStrings.xml" || strings.HasPrefix(name, "xl/worksheets/")
+}
+
+// partGuard writes a part on while counting its bytes against the limits
+// and, for sheets and shared strings, the longest run between two XML
+// delimiters (a tag or comment, or text) and the shared strings (<si>).
+type partGuard struct {
+	w         io.Writer
+	part      string
+	n, max    int64
+	total     *int64
+	maxTotal  int64
+	scan      bool
+	run       int
+	maxRun    int
+	cellLimit int
+	inTag     bool
+
+	countStrings bool
+	strings      int
+	maxStrings   int
+	st           int // how much of "<si" and a space or ">" has been seen
+}
+
+func (g *partGuard) Write(p []byte) (int, error) {
+	g.n += int64(len(p))
+	*g.total += int64(len(p))
+	if g.n > g.max {
+		return 0, fileErrorf("the workbook part %q expands to more than the %s limit", g.part, humanBytes(g.max))
+	}
+	if *g.total > g.maxTotal {
+		return 0, fileErrorf("the workbook expands to more than the %s limit", humanBytes(g.maxTotal))
+	}
+	if g.scan {
+		for _, c := range p {
+			switch c {
+			case '<':
+				g.run, g.inTag = 0, true
+			case '>':
+				g.run, g.inTag = 0, false
+			default:
+				if g.run++; g.run > g.maxRun {
+					if g.inTag {
+						return 0, fileErrorf("the workbook part %q holds an XML tag or comment longer than %s", g.part, humanBytes(int64(g.maxRun)))
+					}
+					return 0, fileErrorf("a cell of the workbook (%s) holds more than %s of text", g.part, humanBytes(int64(g.cellLimit)))
+				}
+			}
+			if g.countStrings {
+				g.st = siStep(g.st, c)
+				if g.st == 4 {
+					g.st = 0
+					if g.strings++; g.strings > g.maxStrings {
+						return 0, fileErrorf("the workbook holds more than %d distinct texts (shared strings); save the sheet as CSV", g.maxStrings)
+					}
+				}
+			}
+		}
+	}
+	return g.w.Write(p)
+}
+
+// siStep advances the matcher of "<si>" and "<si " (4: matched).
+func siStep(st int, c byte) int {
+	switch {
+	case c == '<':
+		return 1
+	case st == 1 && c == 's':
+		return 2
+	case st == 2 && c == 'i':
+		return 3
+	case st == 3 && (c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+		return 4
+	}
+	return 0
 }
 
 // stylesPart is where the workbook's relationships put its styles.
