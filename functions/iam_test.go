@@ -69,6 +69,8 @@ var calls = map[string][]string{
 	"ExportSweeperFunction": {
 		"rds-db:connect !Sub arn:aws:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:${DatabaseProxyResourceId}/${SweeperDatabaseUser}",
 		"s3:DeleteObject " + exports,
+		// reconcile: is a job's execution still running?
+		"states:DescribeExecution !Sub arn:aws:states:${AWS::Region}:${AWS::AccountId}:execution:portage-import-${Stage}:*",
 	},
 	"ImportStateMachine": append([]string{
 		"lambda:InvokeFunction ImportPrepareFunction",

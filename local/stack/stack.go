@@ -44,6 +44,7 @@ import (
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/reconcile"
 	"github.com/portagehq/portage/shared/rollback"
 	"github.com/portagehq/portage/shared/stepfn"
 	"github.com/portagehq/portage/web"
@@ -94,7 +95,11 @@ type Stack struct {
 	MachineARN  string
 	RollbackARN string
 	DB          *pgxpool.Pool
-	AdminURL    string
+	// SFN is a Step Functions client of the local runner's API.
+	SFN *awssfn.Client
+	// SweeperDB connects as the export sweeper and reconciler do.
+	SweeperDB *pgxpool.Pool
+	AdminURL  string
 	// Proxy stands in for RDS Proxy between the Lambdas and PostgreSQL.
 	Proxy       *rdsproxy.Proxy
 	Secret      []byte
@@ -185,6 +190,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	sweeperDB, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: sweeperURL, MaxConns: 2})
+	st.SweeperDB = sweeperDB
 	if err != nil {
 		return err
 	}
@@ -226,6 +232,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	store := objstore.S3{Client: s3Client, Bucket: UploadsBucket}
 	sfnClient := awssfn.New(awssfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(st.SFNURL),
 		Credentials: awsv4.NewStaticCredentialsProvider("local", "local", "")})
+	st.SFN = sfnClient
 	deps := importer.Deps{DB: st.DB, Store: store, ChunkRows: cfg.ChunkRows}
 	st.MachineARN, err = st.Runner.CreateStateMachine("portage-import", def, map[string]string{
 		"ImportPrepareFunctionArn":  lambdas.ARN("import-prepare"),
@@ -258,7 +265,8 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		"rollback":        stepfn.Task(rollback.BatchHandler{DB: st.DB, Size: cfg.RollbackBatch}.Handle),
 		"export": exporter.Deps{DB: st.DB, Store: exportStore, Bucket: ExportsBucket, Log: st.log,
 			ProgressEvery: cfg.ExportProgressEvery}.Handle,
-		"export-sweeper": exporter.Sweeper{DB: sweeperDB, Store: exportStore, Log: st.log}.Handle,
+		"export-sweeper": reconcile.Scheduled(exporter.Sweeper{DB: sweeperDB, Store: exportStore, Log: st.log}.Handle,
+			reconcile.Reconciler{DB: sweeperDB, SFN: sfnClient, StateMachineARN: st.MachineARN, Log: st.log}.Handle),
 	}
 	for name, h := range handlers {
 		f, ok := fns[name]

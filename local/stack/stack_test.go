@@ -26,8 +26,10 @@ import (
 	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/postgres/pgtest"
+	"github.com/portagehq/portage/shared/reconcile"
 )
 
 type env struct {
@@ -651,4 +653,117 @@ func TestBadRequestsStoreNothing(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM import_jobs`); n != 0 {
 		t.Fatalf("%d import jobs stored for another tenant's user", n)
 	}
+}
+
+// A process killed mid-import, whose execution is gone: nothing would ever
+// finish the job. The reconciler fails it with the counters of the chunk it
+// committed, and the rollback then undoes what that chunk wrote. An upload
+// that never came and an export whose worker died are failed too.
+func TestReconcilerFailsStrandedJobs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	// The upload's S3 event is lost: no execution starts.
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name == "import-trigger" {
+			return func(context.Context, []byte) ([]byte, error) { return []byte("null"), nil }
+		}
+		return next
+	}
+	j, err := e.api.ImportFile(ctx, writeFile(t, "a.csv", "email\na@b.co\nc@d.co\ne@f.co\n"), client.ImportRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Prepare and the first chunk ran; then the process died.
+	deps := importer.Deps{DB: e.st.DB, Store: objstore.S3{Client: e.st.S3.Client(), Bucket: stack.UploadsBucket}, ChunkRows: 2}
+	res, err := importer.Prepare(ctx, deps, e.tenant, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, err := importer.ReadManifest(ctx, deps.Store, res.ManifestKey)
+	if err != nil || len(chunks) != 2 {
+		t.Fatalf("%d chunks, %v", len(chunks), err)
+	}
+	if _, err := importer.ApplyChunk(ctx, deps, chunks[0]); err != nil {
+		t.Fatal(err)
+	}
+	never, err := e.api.CreateImport(ctx, client.ImportRequest{FileName: "never.csv", FileSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	young, err := e.api.CreateImport(ctx, client.ImportRequest{FileName: "young.csv", FileSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Age the first two and an export past their windows.
+	admin, err := pgx.Connect(ctx, e.st.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	// Row-level security applies to the tables' owner too.
+	if _, err := admin.Exec(ctx, `SELECT set_config('portage.tenant_id', $1, false)`, e.tenant.String()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []uuid.UUID{j.ID, never.ID} {
+		tag, err := admin.Exec(ctx, `UPDATE import_jobs SET created_at = created_at - interval '2 days' WHERE id = $1`, id)
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Fatal(tag, err)
+		}
+	}
+	exportID := uuid.New()
+	if _, err := admin.Exec(ctx, `INSERT INTO export_jobs (id, tenant_id, export_type, file_format, status, created_at)
+		VALUES ($1, $2, 'full', 'csv', 'processing', now() - interval '3 hours')`, exportID, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `INSERT INTO export_job_details (export_job_id, tenant_id) VALUES ($1, $2)`, exportID, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+
+	r := reconcile.Reconciler{DB: e.st.SweeperDB, SFN: e.st.SFN, StateMachineARN: e.st.MachineARN}
+	got, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Imports != 2 || got.Exports != 1 {
+		t.Fatalf("failed %+v, want 2 imports and 1 export", got)
+	}
+	stranded, err := e.api.GetImport(ctx, j.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stranded.Status != "failed" || stranded.ProcessedRows != 2 || stranded.CreatedCount != 2 ||
+		!strings.Contains(deref(stranded.FailureReason), "execution is gone") {
+		t.Fatalf("stranded job: %s %+v", counts(stranded), deref(stranded.FailureReason))
+	}
+	if n, _ := e.api.GetImport(ctx, never.ID.String()); n.Status != "failed" || !strings.Contains(deref(n.FailureReason), "no upload arrived") {
+		t.Fatalf("job with no upload: %s %q", n.Status, deref(n.FailureReason))
+	}
+	if y, _ := e.api.GetImport(ctx, young.ID.String()); y.Status != "pending" {
+		t.Fatalf("a young pending job was touched: %s", y.Status)
+	}
+	ex, err := e.api.GetExport(ctx, exportID.String())
+	if err != nil || ex.Status != "failed" {
+		t.Fatalf("stranded export: %+v %v", ex, err)
+	}
+	// What the dead import wrote can be undone.
+	if _, err := e.api.Rollback(ctx, j.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	done, err := e.api.Wait(wctx, j.ID.String(), 50*time.Millisecond, nil)
+	if err != nil || done.Status != "rolled_back" {
+		t.Fatalf("rollback: %s %v", done.Status, err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 0 {
+		t.Fatalf("%d live contacts after the rollback", n)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -24,8 +24,6 @@ type xlsxReader struct {
 	rows   *excelize.Rows
 	row    int
 	sheet  sheetRows
-	// stylesPath is where the package keeps the styles part.
-	stylesPath string
 }
 
 func openXLSX(r io.Reader, opts Options, lim Limits) (Reader, error) {
@@ -46,8 +44,7 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	if err != nil {
 		return nil, err
 	}
-	styles, err := checkZip(tmp, st.Size(), lim)
-	if err != nil {
+	if err := checkZip(tmp, st.Size(), lim); err != nil {
 		return nil, err
 	}
 	clean, err := sanitizeWorkbook(tmp, st.Size(), workbookPartOf(tmp, st.Size()), lim, opts.TempDir)
@@ -55,7 +52,7 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 		return nil, err
 	}
 	tmp.Close()
-	tmp, styles = clean, "xl/styles.xml"
+	tmp = clean
 	// excelize opens a path; /proc/self/fd reaches the anonymous spool file.
 	f, err := excelize.OpenFile(fmt.Sprintf("/proc/self/fd/%d", tmp.Fd()), excelize.Options{
 		UnzipSizeLimit:    lim.MaxUnzippedBytes,
@@ -65,7 +62,7 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	if err != nil {
 		return nil, fileErrorf("the workbook cannot be opened: %v", err)
 	}
-	x := &xlsxReader{info: Info{FileType: XLSX, Encoding: "utf-8"}, lim: lim, tmp: tmp, f: f, stylesPath: styles}
+	x := &xlsxReader{info: Info{FileType: XLSX, Encoding: "utf-8"}, lim: lim, tmp: tmp, f: f}
 	if err := x.isoDates(); err != nil {
 		f.Close()
 		return nil, err
@@ -314,26 +311,13 @@ func siStep(st int, c byte) int {
 	return 0
 }
 
-// stylesPart is where the workbook's relationships put its styles.
-func stylesPart(zr *zip.Reader) string {
-	book := workbookPart(zr)
-	dir := path.Dir(book)
-	if t := relTargetOf(zr, path.Join(dir, "_rels", path.Base(book)+".rels"), "/styles"); t != "" {
-		if strings.HasPrefix(t, "/") {
-			return strings.TrimPrefix(path.Clean(t), "/")
-		}
-		return path.Join(dir, t)
-	}
-	return path.Join(dir, "styles.xml")
-}
-
 // checkZip refuses damaged archives, archives that are not workbooks, and
 // parts that expand beyond the limits (zip bombs), before excelize inflates
 // anything.
-func checkZip(f *os.File, size int64, lim Limits) (string, error) {
+func checkZip(f *os.File, size int64, lim Limits) error {
 	zr, err := zip.NewReader(f, size)
 	if err != nil {
-		return "", fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
+		return fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
 	}
 	var total uint64
 	workbook := false
@@ -344,22 +328,22 @@ func checkZip(f *os.File, size int64, lim Limits) (string, error) {
 		}
 		total += zf.UncompressedSize64
 		if zf.UncompressedSize64 > uint64(lim.MaxXLSXPartBytes) {
-			return "", fileErrorf("the workbook part %q expands to %d bytes, more than the %s limit", zf.Name, zf.UncompressedSize64, humanBytes(lim.MaxXLSXPartBytes))
+			return fileErrorf("the workbook part %q expands to %d bytes, more than the %s limit", zf.Name, zf.UncompressedSize64, humanBytes(lim.MaxXLSXPartBytes))
 		}
 		if zf.CompressedSize64 > 0 && zf.UncompressedSize64 > 64<<20 && zf.UncompressedSize64/zf.CompressedSize64 > 1000 {
-			return "", fileErrorf("the workbook part %q is compressed more than 1000:1; refusing a possible zip bomb", zf.Name)
+			return fileErrorf("the workbook part %q is compressed more than 1000:1; refusing a possible zip bomb", zf.Name)
 		}
 	}
 	if total > uint64(lim.MaxUnzippedBytes) {
-		return "", fileErrorf("the workbook expands to %d bytes, more than the %s limit", total, humanBytes(lim.MaxUnzippedBytes))
+		return fileErrorf("the workbook expands to %d bytes, more than the %s limit", total, humanBytes(lim.MaxUnzippedBytes))
 	}
 	if !workbook {
-		return "", fileErrorf("the file is a zip archive but not an Excel workbook (no %s)", book)
+		return fileErrorf("the file is a zip archive but not an Excel workbook (no %s)", book)
 	}
 	if dir := path.Dir(book); book != "xl/workbook.xml" && (dir == "." || dir == "xl") {
-		return "", fileErrorf("the workbook keeps its parts at %s, which Portage cannot read; open it in Excel or LibreOffice and save it again as .xlsx", book)
+		return fileErrorf("the workbook keeps its parts at %s, which Portage cannot read; open it in Excel or LibreOffice and save it again as .xlsx", book)
 	}
-	return stylesPart(zr), nil
+	return nil
 }
 
 func pickSheet(f *excelize.File, want string) (string, error) {
@@ -453,7 +437,7 @@ func plainNumber(s string) string {
 // reaches mapping unambiguous whatever the author's locale or format. It
 // rewrites the styles part before excelize first reads it.
 func (x *xlsxReader) isoDates() error {
-	stylesPath := x.stylesPath
+	const stylesPath = "xl/styles.xml" // where sanitizeWorkbook put it
 	v, ok := x.f.Pkg.Load(stylesPath)
 	if !ok {
 		return nil

@@ -1,0 +1,261 @@
+// Package reconcile finds the jobs that nothing will finish — an import
+// whose execution is gone or ended without recording it (a failure the
+// EventBridge rule missed, a deleted execution, a killed process), an
+// upload that never came, an export whose worker died — and fails them
+// with the reason and, for imports, the counters of the chunks they
+// committed, so that they can be redriven or rolled back. It runs on the
+// export sweeper's schedule, as the sweeper's role: it finds the jobs that
+// have not ended across tenants (all that role sees of them), then fails a
+// stranded one in a transaction scoped to its tenant.
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/shared/postgres"
+)
+
+// Describer is the part of the Step Functions client the reconciler needs.
+type Describer interface {
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+}
+
+// Reconciler fails stranded jobs. The zero values of the durations take
+// the defaults documented on each.
+type Reconciler struct {
+	DB  *pgxpool.Pool
+	SFN Describer
+	// StateMachineARN is the import state machine: a job's execution is
+	// named after the job.
+	StateMachineARN string
+	// UploadWindow is how long a pending job waits for its upload (a day).
+	UploadWindow time.Duration
+	// Grace is how long a job may run before its execution is looked up
+	// (5 minutes: the trigger starts it within seconds).
+	Grace time.Duration
+	// ExportWindow is how long an export may stay unfinished: past the
+	// export function's 15-minute timeout and its retries (1 hour).
+	ExportWindow time.Duration
+	Log          *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Result counts what a run failed.
+type Result struct {
+	Imports, Exports int
+}
+
+// Handle runs once (the schedule's invocation).
+func (r Reconciler) Handle(ctx context.Context) error {
+	_, err := r.Run(ctx)
+	return err
+}
+
+// Run fails every stranded job it finds, at most 100 of each kind a run.
+func (r Reconciler) Run(ctx context.Context) (Result, error) {
+	var res Result
+	imports, err := r.openImports(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, j := range imports {
+		reason, stranded, err := r.strandedImport(ctx, j)
+		if err != nil {
+			return res, err
+		}
+		if !stranded {
+			continue
+		}
+		if err := r.failImport(ctx, j.tenant, j.id, reason); err != nil {
+			return res, err
+		}
+		res.Imports++
+		r.log().WarnContext(ctx, "stranded import failed", "job_id", j.id, "tenant_id", j.tenant, "reason", reason)
+	}
+	n, err := r.failExports(ctx)
+	res.Exports = n
+	return res, err
+}
+
+type openImport struct {
+	id, tenant uuid.UUID
+	status     string
+	created    time.Time
+	started    *time.Time
+}
+
+func (r Reconciler) openImports(ctx context.Context) ([]openImport, error) {
+	var out []openImport
+	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
+		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id, tenant_id, status, created_at, started_at FROM import_jobs
+			WHERE status IN ('pending', 'processing') ORDER BY created_at LIMIT 100`)
+		if err != nil {
+			return fmt.Errorf("find open imports: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var j openImport
+			if err := rows.Scan(&j.id, &j.tenant, &j.status, &j.created, &j.started); err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// strandedImport decides from the job's execution whether anything will
+// still finish it.
+func (r Reconciler) strandedImport(ctx context.Context, j openImport) (string, bool, error) {
+	now := r.now()
+	// The seed's timestamps hold UTC without a zone.
+	age := now.Sub(j.created)
+	if age < r.grace() {
+		return "", false, nil
+	}
+	arn := strings.Replace(r.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + j.id.String()
+	d, err := r.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	var missing *sfntypes.ExecutionDoesNotExist
+	switch {
+	case errors.As(err, &missing):
+		if j.status == "pending" {
+			if age < r.uploadWindow() {
+				return "", false, nil // the upload may still come
+			}
+			return fmt.Sprintf("no upload arrived within %s of the import's creation; start a new import", r.uploadWindow()), true, nil
+		}
+		return "the import's execution is gone, so nothing will finish it; the contacts of the chunks it applied are kept: roll the import back to undo them, or import the file again", true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("describe execution %s: %w", arn, err)
+	}
+	switch d.Status {
+	case sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusPendingRedrive, sfntypes.ExecutionStatusSucceeded:
+		return "", false, nil
+	}
+	return fmt.Sprintf("the import stopped on an internal error (its execution ended %s); an operator can retry it, or roll back what it applied", d.Status), true, nil
+}
+
+// failImport fails a job with the counters of its committed chunks.
+func (r Reconciler) failImport(ctx context.Context, tenant, id uuid.UUID, reason string) error {
+	return postgres.InTenantTx(ctx, r.DB, tenant, func(tx pgx.Tx) error {
+		var rows, created, updated, skipped, errCount int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(row_count), 0), coalesce(sum(created_count), 0),
+			coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0)
+			FROM import_chunks WHERE import_job_id = $1`, id).Scan(&rows, &created, &updated, &skipped, &errCount); err != nil {
+			return fmt.Errorf("sum the chunks of job %s: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = $2, updated_at = now() WHERE import_job_id = $1`,
+			id, reason); err != nil {
+			return fmt.Errorf("record why job %s failed: %w", id, err)
+		}
+		errs, _ := json.Marshal([]map[string]any{{"row": 0, "message": reason}})
+		_, err := tx.Exec(ctx, `UPDATE import_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC',
+			processed_rows = $2, created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6, imported_count = $3::int + $4::int,
+			errors = CASE WHEN coalesce(jsonb_array_length(errors), 0) = 0 THEN $7::jsonb ELSE errors END
+			WHERE id = $1 AND status IN ('pending', 'processing')`, id, rows, created, updated, skipped, errCount, string(errs))
+		if err != nil {
+			return fmt.Errorf("fail job %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// failExports fails the exports no worker finishes: past the export
+// window, an export still pending or processing has lost its worker.
+func (r Reconciler) failExports(ctx context.Context) (int, error) {
+	type export struct{ id, tenant uuid.UUID }
+	var stale []export
+	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
+		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id, tenant_id FROM export_jobs
+			WHERE status IN ('pending', 'processing') AND created_at < $1 ORDER BY created_at LIMIT 100`,
+			r.now().Add(-r.exportWindow()))
+		if err != nil {
+			return fmt.Errorf("find stranded exports: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e export
+			if err := rows.Scan(&e.id, &e.tenant); err != nil {
+				return err
+			}
+			stale = append(stale, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	const reason = "the export's worker stopped before it finished; start the export again"
+	n := 0
+	for _, e := range stale {
+		err := postgres.InTenantTx(ctx, r.DB, e.tenant, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `UPDATE export_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC'
+				WHERE id = $1 AND status IN ('pending', 'processing')`, e.id)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			n++
+			_, err = tx.Exec(ctx, `UPDATE export_job_details SET failure_reason = $2, updated_at = now() WHERE export_job_id = $1`, e.id, reason)
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("fail export %s: %w", e.id, err)
+		}
+		r.log().WarnContext(ctx, "stranded export failed", "export_id", e.id, "tenant_id", e.tenant)
+	}
+	return n, nil
+}
+
+func (r Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r Reconciler) grace() time.Duration        { return or(r.Grace, 5*time.Minute) }
+func (r Reconciler) uploadWindow() time.Duration { return or(r.UploadWindow, 24*time.Hour) }
+func (r Reconciler) exportWindow() time.Duration { return or(r.ExportWindow, time.Hour) }
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func (r Reconciler) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.Default()
+	}
+	return r.Log
+}
+
+// Scheduled is the schedule's handler: the export sweeper, then the
+// reconciler; each runs whether or not the other failed.
+func Scheduled(sweep, reconcile func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return errors.Join(sweep(ctx), reconcile(ctx))
+	}
+}
