@@ -767,3 +767,31 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// The upload URL is single-use: a second PUT cannot replace the source of
+// a job that ran (a redrive would read the other file).
+func TestUploadURLIsSingleUse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	content := "email\na@b.co\n"
+	j, err := e.api.CreateImport(ctx, client.ImportRequest{FileName: "a.csv", FileSize: int64(len(content))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.Upload(ctx, j, strings.NewReader(content), int64(len(content))); err != nil {
+		t.Fatal(err)
+	}
+	other := "email\nz@z.co\n"
+	err = e.api.Upload(ctx, j, strings.NewReader(other), int64(len(other)))
+	if err == nil || !strings.Contains(err.Error(), "412") {
+		t.Fatalf("second upload: %v, want 412", err)
+	}
+	done, err := e.api.Wait(ctx, j.ID.String(), 50*time.Millisecond, nil)
+	if err != nil || done.CreatedCount != 1 {
+		t.Fatalf("%s %v", counts(done), err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE email = 'a@b.co'`); n != 1 {
+		t.Fatalf("the first file's contact: %d", n)
+	}
+}

@@ -177,8 +177,12 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 		return err
 	}
 	key := importer.UploadKey(id.TenantID, jobID, safeName(name))
+	// If-None-Match: * makes the URL single-use: once the file is there, a
+	// second PUT (S3 conditional writes) is refused with 412, so the source
+	// of a job that ran, or is being redriven, cannot be replaced.
 	presigned, err := s.Presign.PresignPutObject(r.Context(), &s3.PutObjectInput{
 		Bucket: &s.UploadsBucket, Key: &key, ContentLength: &req.FileSize, ContentType: ptr(contentTypes[fileType]),
+		IfNoneMatch: ptr("*"),
 	}, s3.WithPresignExpires(uploadURLLife))
 	if err != nil {
 		return fmt.Errorf("presign upload: %w", err)
