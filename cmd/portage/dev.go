@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/google/uuid"
 
@@ -18,14 +19,20 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "API listen address")
 	root := fs.String("root", ".", "the project directory (template.yaml, statemachine/)")
+	data := fs.String("data", defaultDataDir(), "keeps the stack's data (PostgreSQL unless DATABASE_URL is set, S3, executions) across restarts")
+	fresh := fs.Bool("fresh", false, "throw the data away at exit instead (ignores --data)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: portage dev [--addr HOST:PORT]\n\nRuns the local stack in the foreground: PostgreSQL (DATABASE_URL, else a\nthrowaway cluster), S3 (versitygw), the Step Functions runner, the Lambdas and\nthe HTTP API. Run it from the project's root. Stop it with Ctrl-C.")
+		fmt.Fprintln(stderr, "Usage: portage dev [--addr HOST:PORT] [--data DIR | --fresh]\n\nRuns the local stack in the foreground: PostgreSQL (DATABASE_URL, else a\ncluster kept in --data), S3 (versitygw), the Step Functions runner, the Lambdas\nand the HTTP API. Run it from the project's root. Stop it with Ctrl-C; start it\nagain and its jobs, files and executions are still there (an execution the stop\ncut off is failed and can be redriven).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, err := stack.Start(ctx, stack.Config{Addr: *addr, Root: *root,
+	dir := *data
+	if *fresh {
+		dir = ""
+	}
+	st, err := stack.Start(ctx, stack.Config{Addr: *addr, Root: *root, DataDir: dir,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		return err
@@ -37,6 +44,9 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "Portage local stack\n  API            %s (GET /healthz)\n  S3             %s (buckets %s, %s)\n  Step Functions %s (state machine %s)\n  PostgreSQL     %s\n\n",
 		st.APIURL, st.S3.Endpoint, stack.UploadsBucket, stack.ExportsBucket, st.SFNURL, st.MachineARN, st.AdminURL)
+	if dir != "" {
+		fmt.Fprintf(stdout, "Data kept in %s (portage dev --fresh throws it away)\n", dir)
+	}
 	fmt.Fprintf(stdout, "Try: PORTAGE_API=%s portage import contacts.csv\n", st.APIURL)
 	fmt.Fprintf(stdout, "     aws stepfunctions list-executions --endpoint-url %s --state-machine-arn %s\n", st.SFNURL, st.MachineARN)
 	fmt.Fprintf(stdout, "Dev token (tenant %s):\n%s\n", localTenant, token)
@@ -46,4 +56,12 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "stopping")
 	return nil
+}
+
+// defaultDataDir is where portage dev keeps its data: the user's cache.
+func defaultDataDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "portage", "dev")
+	}
+	return filepath.Join(os.TempDir(), "portage-dev")
 }

@@ -6,6 +6,7 @@ package pgcluster
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,7 @@ type Cluster struct {
 	bin     string
 	cred    *syscall.Credential
 	stopped bool
+	temp    bool
 }
 
 // Start initializes a cluster in a new temporary directory and starts it on a
@@ -34,15 +36,38 @@ type Cluster struct {
 // thrown away. As root, the server runs as the "postgres" system user, since
 // PostgreSQL refuses to run as root.
 func Start(ctx context.Context) (*Cluster, error) {
-	bin, err := findBinaries()
-	if err != nil {
-		return nil, err
-	}
 	dir, err := os.MkdirTemp("", "portage-pg-")
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, bin: bin}
+	return start(ctx, dir, true)
+}
+
+// StartIn starts the cluster kept in dir, initializing it the first time:
+// the local stack's data survives a restart. Stop leaves the files.
+//
+// As root the server runs as the "postgres" user, which cannot reach a
+// directory under root's home: the cluster is then kept in postgres's own
+// home (/var/lib/postgresql), in a folder named after dir.
+func StartIn(ctx context.Context, dir string) (*Cluster, error) {
+	if os.Geteuid() == 0 {
+		if u, err := user.Lookup("postgres"); err == nil && u.HomeDir != "" {
+			abs, _ := filepath.Abs(dir)
+			dir = filepath.Join(u.HomeDir, "portage-dev-"+fmt.Sprintf("%x", sha256.Sum256([]byte(abs)))[:12])
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return start(ctx, dir, false)
+}
+
+func start(ctx context.Context, dir string, temp bool) (*Cluster, error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{dir: dir, bin: bin, temp: temp}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -56,13 +81,17 @@ func Start(ctx context.Context) (*Cluster, error) {
 		}
 	}
 	data := filepath.Join(dir, "data")
-	if err := c.run(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
+		if err := c.run(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"); err != nil {
+			c.remove()
+			return nil, err
+		}
 	}
+	// A server killed before (the stack's process died) left its pid file.
+	os.Remove(filepath.Join(data, "postmaster.pid"))
 	port, err := freePort()
 	if err != nil {
-		os.RemoveAll(dir)
+		c.remove()
 		return nil, err
 	}
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off -c synchronous_commit=off "+
@@ -70,21 +99,35 @@ func Start(ctx context.Context) (*Cluster, error) {
 		"-c checkpoint_timeout=30min", port, dir)
 	if err := c.run(ctx, "pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		os.RemoveAll(dir)
+		c.remove()
 		return nil, fmt.Errorf("%w\n%s", err, log)
 	}
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return c, nil
 }
 
-// Stop shuts the server down fast and deletes its files.
+// Stop shuts the server down and deletes its files, unless it was started
+// with StartIn (then the files stay, and the server stops cleanly).
 func (c *Cluster) Stop() error {
 	if c.stopped {
 		return nil
 	}
 	c.stopped = true
-	err := c.run(context.Background(), "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop")
-	return errors.Join(err, os.RemoveAll(c.dir))
+	mode := "immediate"
+	if !c.temp {
+		mode = "fast"
+	}
+	err := c.run(context.Background(), "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", mode, "-w", "stop")
+	if c.temp {
+		err = errors.Join(err, os.RemoveAll(c.dir))
+	}
+	return err
+}
+
+func (c *Cluster) remove() {
+	if c.temp {
+		os.RemoveAll(c.dir)
+	}
 }
 
 func (c *Cluster) run(ctx context.Context, name string, args ...string) error {
@@ -135,3 +178,6 @@ func freePort() (int, error) {
 	time.Sleep(10 * time.Millisecond)
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Dir is where the cluster keeps its files.
+func (c *Cluster) Dir() string { return c.dir }

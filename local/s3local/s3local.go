@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Options configure the server.
@@ -36,6 +37,9 @@ type Options struct {
 	OnEvent func(context.Context, events.S3Event)
 	// Addr is the S3 listen address (default a free loopback port).
 	Addr string
+	// Dir keeps the objects across restarts (default: a temporary
+	// directory, removed by Stop).
+	Dir string
 }
 
 // Server is a running versitygw.
@@ -46,6 +50,7 @@ type Server struct {
 	Region    string
 	cmd       *exec.Cmd
 	dir       string
+	temp      bool
 	hook      *http.Server
 	logs      bytes.Buffer
 }
@@ -58,11 +63,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "portage-s3-")
-	if err != nil {
+	dir, temp := opts.Dir, opts.Dir == ""
+	if temp {
+		if dir, err = os.MkdirTemp("", "portage-s3-"); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, AccessKey: "portagelocal", SecretKey: "portagelocalsecret", Region: "us-east-1"}
+	s := &Server{dir: dir, temp: temp, AccessKey: "portagelocal", SecretKey: "portagelocalsecret", Region: "us-east-1"}
 	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -105,7 +114,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	client := s.Client()
 	for _, b := range opts.Buckets {
-		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)})
+		var owned *types.BucketAlreadyOwnedByYou
+		var exists *types.BucketAlreadyExists
+		if errors.As(err, &owned) || errors.As(err, &exists) {
+			continue // kept from an earlier run
+		}
+		if err != nil {
 			s.Stop()
 			return nil, fmt.Errorf("create bucket %s: %w", b, err)
 		}
@@ -173,7 +188,9 @@ func (s *Server) Stop() {
 	if s.hook != nil {
 		s.hook.Close()
 	}
-	os.RemoveAll(s.dir)
+	if s.temp {
+		os.RemoveAll(s.dir)
+	}
 }
 
 // decodeEvent reads versitygw's notification as AWS would send it: object

@@ -69,6 +69,8 @@ type Runner struct {
 	// OnStatus, when set, receives every execution's end.
 	OnStatus func(StatusEvent)
 	Log      *slog.Logger
+	// Dir, when set, keeps the executions on disk across restarts (Restore).
+	Dir string
 
 	mu       sync.Mutex
 	machines map[string]*machine
@@ -104,7 +106,10 @@ type Execution struct {
 	// Where a failed execution resumes on redrive.
 	failedState string
 	failedInput any
-	mapDone     map[string]map[int]any
+	// The top-level state running now, saved for a restart.
+	current      string
+	currentInput any
+	mapDone      map[string]map[int]any
 }
 
 // HistoryEvent is one entry of GetExecutionHistory.
@@ -348,6 +353,7 @@ func (r *Runner) run(m *machine, ex *Execution, start string, input any) {
 	default:
 		ex.event("ExecutionSucceeded", map[string]any{"output": ev.Output})
 	}
+	r.save(ex)
 	if r.OnStatus != nil {
 		r.OnStatus(ev)
 	}
@@ -362,7 +368,13 @@ func (r *Runner) runMachine(ctx context.Context, ex *Execution, d *Definition, s
 		s := d.States[name]
 		ex.mu.Lock()
 		full := ex.historyFull
+		if top {
+			ex.current, ex.currentInput = name, in
+		}
 		ex.mu.Unlock()
+		if top {
+			r.save(ex)
+		}
 		if full {
 			return nil, &failure{"States.Runtime", fmt.Sprintf("the execution history reached its limit of %d events", MaxHistoryEvents)}
 		}

@@ -420,3 +420,68 @@ func TestServiceLimits(t *testing.T) {
 		}
 	})
 }
+
+// A runner killed mid-execution (no Close) leaves the state it was in on
+// disk; the next runner on the same directory has the execution FAILED
+// there, and a redrive goes on from it, as after a process failure in AWS.
+func TestExecutionsSurviveARestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	def := `{"StartAt": "First", "States": {
+		"First": {"Type": "Pass", "Result": {"n": 1}, "Next": "Slow"},
+		"Slow": {"Type": "Task", "Resource": "${Fn}", "End": true}}}`
+	subs := map[string]string{"Fn": lambdas.ARN("fn")}
+	fns1 := lambdas.NewRegistry()
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	fns1.Register("fn", time.Minute, func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		close(entered)
+		<-release // the process "dies" here
+		return in, nil
+	})
+	r1 := sfn.NewRunner(fns1, nil)
+	r1.Dir = dir
+	arn, err := r1.CreateStateMachine("m", []byte(def), subs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := r1.StartExecution(arn, "job-1", `{"job": 1}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	t.Cleanup(func() { close(release); r1.Close() })
+
+	fns2 := lambdas.NewRegistry()
+	fns2.Register("fn", time.Minute, func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) { return in, nil })
+	r2 := sfn.NewRunner(fns2, nil)
+	defer r2.Close()
+	r2.Dir = dir
+	var reported []string
+	r2.OnStatus = func(ev sfn.StatusEvent) { reported = append(reported, ev.Status+":"+ev.Error) }
+	if _, err := r2.CreateStateMachine("m", []byte(def), subs); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r2.Execution(ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := got.Describe()
+	if d.Status != sfn.Failed || d.Error != "States.Runtime" || !d.Redrivable || len(reported) != 1 {
+		t.Fatalf("restored: %+v, reported %v", d, reported)
+	}
+	if _, err := r2.RedriveExecution(ex.ARN); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := got.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Describe(); d.Status != sfn.Succeeded || d.Output != `{"n":1}` {
+		t.Fatalf("after redrive: %+v", d)
+	}
+}

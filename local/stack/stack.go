@@ -79,6 +79,12 @@ type Config struct {
 	// Stage, when set, replaces the template's HTTP API stage (tests run
 	// the API on a named stage too, as a team might deploy it).
 	Stage string
+	// DataDir, when set, keeps the stack's data across restarts, as AWS
+	// would: the PostgreSQL cluster (when DATABASE_URL is unset), the S3
+	// objects and the Step Functions executions. After a restart an
+	// execution the stop cut off is FAILED where it was, and can be
+	// redriven. Empty: everything is thrown away at Close.
+	DataDir string
 	// RetryWaitScale shortens the state machine's Retry waits (default 1).
 	RetryWaitScale float64
 	Log            *slog.Logger
@@ -159,7 +165,12 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		st.AdminURL = os.Getenv("DATABASE_URL")
 	}
 	if st.AdminURL == "" {
-		if st.cluster, err = pgcluster.Start(ctx); err != nil {
+		if cfg.DataDir != "" {
+			st.cluster, err = pgcluster.StartIn(ctx, filepath.Join(cfg.DataDir, "postgres"))
+		} else {
+			st.cluster, err = pgcluster.Start(ctx)
+		}
+		if err != nil {
 			return err
 		}
 		st.AdminURL = st.cluster.URL
@@ -202,8 +213,12 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 
 	// Lambda, S3, Step Functions.
 	st.Functions = lambdas.NewRegistry()
+	s3Dir := ""
+	if cfg.DataDir != "" {
+		s3Dir = filepath.Join(cfg.DataDir, "s3")
+	}
 	if st.S3, err = s3local.Start(ctx, s3local.Options{Buckets: []string{UploadsBucket, ExportsBucket},
-		OnEvent: st.s3Event}); err != nil {
+		OnEvent: st.s3Event, Dir: s3Dir}); err != nil {
 		return err
 	}
 	st.closers = append(st.closers, st.S3.Stop)
@@ -212,6 +227,9 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		st.Runner.WaitScale = cfg.RetryWaitScale
 	}
 	st.Runner.OnStatus = st.executionStatus
+	if cfg.DataDir != "" {
+		st.Runner.Dir = filepath.Join(cfg.DataDir, "executions")
+	}
 	st.closers = append(st.closers, st.Runner.Close)
 	sfnLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -274,6 +292,12 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("template.yaml has no function for %s", name)
 		}
 		st.Functions.Register(name, f.Timeout, h)
+	}
+
+	// Executions saved by an earlier run: the ones it cut off are failed
+	// and reported (import-fail records them on their jobs).
+	if err := st.Runner.Restore(); err != nil {
+		return err
 	}
 
 	// The EventBridge schedule of the sweeper.

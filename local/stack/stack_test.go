@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -793,5 +794,79 @@ func TestUploadURLIsSingleUse(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM contacts WHERE email = 'a@b.co'`); n != 1 {
 		t.Fatalf("the first file's contact: %d", n)
+	}
+}
+
+// portage dev keeps its data: a stack stopped mid-import and started again
+// on the same data has the upload, the chunk parts and the execution, failed
+// where it stopped; a redrive finishes the job with exact counters.
+func TestRestartKeepsDataAndAllowsRedrive(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dataDir, dbURL := t.TempDir(), pgtest.URL(t)
+	cfg := stack.Config{Addr: "127.0.0.1:0", DatabaseURL: dbURL, Root: "../..", ChunkRows: 2, MaxConcurrency: 1,
+		RetryWaitScale: 0.01, DataDir: dataDir}
+	st1, err := stack.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := uuid.New()
+	token, _ := st1.Token(tenant, uuid.New())
+	api1 := &client.Client{BaseURL: st1.APIURL, Token: token}
+	// The second chunk never ends: the stack is stopped while it runs.
+	var calls atomic.Int32
+	st1.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name != "import-chunk" {
+			return next
+		}
+		return func(ctx context.Context, p []byte) ([]byte, error) {
+			if calls.Add(1) >= 2 {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return next(ctx, p)
+		}
+	}
+	j, err := api1.ImportFile(ctx, writeFile(t, "a.csv", "email\na@b.co\nc@d.co\ne@f.co\n"), client.ImportRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for calls.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	st1.Close()
+
+	st2, err := stack.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st2.Close)
+	api2 := &client.Client{BaseURL: st2.APIURL, Token: token}
+	arn := strings.Replace(st2.MachineARN, ":stateMachine:", ":execution:", 1) + ":" + j.ID.String()
+	d, err := st2.SFN.DescribeExecution(ctx, &awssfn.DescribeExecutionInput{ExecutionArn: &arn})
+	if err != nil || d.Status != "FAILED" {
+		t.Fatalf("the cut-off execution after the restart: %v %v", d, err)
+	}
+	if _, err := st2.SFN.RedriveExecution(ctx, &awssfn.RedriveExecutionInput{ExecutionArn: &arn}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		jj, err := api2.GetImport(wctx, j.ID.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if jj.Status == "completed" {
+			if jj.CreatedCount != 3 || jj.ProcessedRows != 3 {
+				t.Fatalf("after the redrive: %s", counts(jj))
+			}
+			break
+		}
+		if wctx.Err() != nil {
+			t.Fatalf("job %s never completed: %s", j.ID, counts(jj))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
