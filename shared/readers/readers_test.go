@@ -712,6 +712,35 @@ func TestXLSXWorkbookOutsideXL(t *testing.T) {
 	}
 }
 
+// Shared strings: entity references are decoded, and a cell pointing past
+// the table is named as the damage it is, not read as an empty cell.
+func TestXLSXSharedStrings(t *testing.T) {
+	t.Parallel()
+	b := workbook(t, [][]any{{"email", "company"}, {"a@b.co", "PLACEHOLDER"}}, nil, nil)
+	t.Run("Entities", func(t *testing.T) {
+		t.Parallel()
+		res, err := readAll(t, bytes.NewReader(rewriteZipPart(t, b, "xl/sharedStrings.xml", func(s string) string {
+			return strings.Replace(s, "PLACEHOLDER", "AT&amp;T &#233;t&#xE9; &lt;x&gt; &quot;q&quot; &apos;a&apos;", 1)
+		})), "f.xlsx", readers.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.records[0].Values[1]; got != `AT&T été <x> "q" 'a'` {
+			t.Fatalf("value %q", got)
+		}
+	})
+	t.Run("IndexPastTheTable", func(t *testing.T) {
+		t.Parallel()
+		damaged := rewriteZipPart(t, b, "xl/worksheets/sheet1.xml", func(s string) string {
+			i := strings.Index(s, `<c r="B2"`)
+			j := strings.Index(s[i:], "</c>") + i + 4
+			return s[:i] + `<c r="B2" t="s"><v>999</v></c>` + s[j:]
+		})
+		_, err := readAll(t, bytes.NewReader(damaged), "f.xlsx", readers.Options{})
+		wantFileError(t, err, "refers to shared text number 999, but the workbook holds only")
+	})
+}
+
 // rewriteZipPart returns the archive with one part's text changed.
 func rewriteZipPart(t *testing.T, b []byte, name string, change func(string) string) []byte {
 	t.Helper()

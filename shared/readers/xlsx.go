@@ -164,6 +164,7 @@ func sanitizeWorkbook(f *os.File, size int64, book string, lim Limits, tempDir s
 	}
 	os.Remove(out.Name())
 	var total int64
+	maxIndex, sharedStrings := -1, 0 // the highest shared-string index a cell uses, and how many there are
 	fail := func(err error) (*os.File, error) {
 		out.Close()
 		var fe *FileError
@@ -197,7 +198,7 @@ func sanitizeWorkbook(f *os.File, size int64, book string, lim Limits, tempDir s
 		}
 		guard := &partGuard{w: w, part: name, max: maxPart, total: &total, maxTotal: lim.MaxUnzippedBytes,
 			maxRun: 6*lim.MaxCellBytes + 1024, cellLimit: lim.MaxCellBytes, scan: scannedPart(name),
-			maxStrings: lim.MaxSharedStrings, countStrings: name == "xl/sharedStrings.xml"}
+			maxStrings: lim.MaxSharedStrings, countStrings: name == "xl/sharedStrings.xml", maxIndex: &maxIndex}
 		var src io.Reader = rc
 		if name == "_rels/.rels" || name == "[Content_Types].xml" {
 			b, err := io.ReadAll(io.LimitReader(rc, 4<<20))
@@ -213,6 +214,13 @@ func sanitizeWorkbook(f *os.File, size int64, book string, lim Limits, tempDir s
 		if err != nil {
 			return fail(err)
 		}
+		if guard.countStrings {
+			sharedStrings = guard.strings
+		}
+	}
+	// excelize reads a cell pointing past the shared strings as empty.
+	if maxIndex >= sharedStrings {
+		return fail(fileErrorf("a cell refers to shared text number %d, but the workbook holds only %d; the file is damaged: open it in Excel and save it again", maxIndex, sharedStrings))
 	}
 	if err := zw.Close(); err != nil {
 		return fail(err)
@@ -256,6 +264,14 @@ type partGuard struct {
 	strings      int
 	maxStrings   int
 	st           int // how much of "<si" and a space or ">" has been seen
+
+	// A cell of type "s" holds an index into the shared strings in <v>.
+	tag        []byte
+	sharedCell bool
+	inV        bool
+	v          int
+	vDigits    int
+	maxIndex   *int
 }
 
 func (g *partGuard) Write(p []byte) (int, error) {
@@ -272,9 +288,19 @@ func (g *partGuard) Write(p []byte) (int, error) {
 			switch c {
 			case '<':
 				g.run, g.inTag = 0, true
+				g.tag = g.tag[:0]
 			case '>':
 				g.run, g.inTag = 0, false
+				g.endTag()
 			default:
+				if g.inTag {
+					if len(g.tag) < 256 {
+						g.tag = append(g.tag, c)
+					}
+				} else if g.inV && c >= '0' && c <= '9' && g.vDigits < 10 {
+					g.v = g.v*10 + int(c-'0')
+					g.vDigits++
+				}
 				if g.run++; g.run > g.maxRun {
 					if g.inTag {
 						return 0, fileErrorf("the workbook part %q holds an XML tag or comment longer than %s", g.part, humanBytes(int64(g.maxRun)))
@@ -294,6 +320,27 @@ func (g *partGuard) Write(p []byte) (int, error) {
 		}
 	}
 	return g.w.Write(p)
+}
+
+// endTag notes, in a sheet, the shared-string index of a cell of type s.
+func (g *partGuard) endTag() {
+	if g.maxIndex == nil || !strings.HasPrefix(g.part, "xl/worksheets/") {
+		return
+	}
+	t := g.tag
+	switch {
+	case len(t) > 0 && t[0] == 'c' && (len(t) == 1 || t[1] == ' ' || t[1] == '/'):
+		g.sharedCell = bytes.Contains(t, []byte(` t="s"`))
+	case string(t) == "v":
+		g.inV, g.v, g.vDigits = g.sharedCell, 0, 0
+	case string(t) == "/v":
+		if g.inV && g.vDigits > 0 && g.v > *g.maxIndex {
+			*g.maxIndex = g.v
+		}
+		g.inV = false
+	case string(t) == "/c":
+		g.sharedCell = false
+	}
 }
 
 // siStep advances the matcher of "<si>" and "<si " (4: matched).
