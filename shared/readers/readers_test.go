@@ -682,28 +682,16 @@ func TestXLSXDetails(t *testing.T) {
 func TestXLSXWorkbookOutsideXL(t *testing.T) {
 	t.Parallel()
 	b := workbook(t, [][]any{{"email", "since"}, {"a@b.co", 45352}}, map[string]string{"B2": "#14"}, nil)
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, _ := f.Open()
-		data, _ := io.ReadAll(rc)
-		rc.Close()
-		name := f.Name
+	moved := rewriteZip(t, b, func(name string, data []byte) (string, []byte) {
 		if rest, ok := strings.CutPrefix(name, "xl/"); ok {
 			name = "book/" + rest
 		}
 		if name == "_rels/.rels" || name == "[Content_Types].xml" {
 			data = []byte(strings.ReplaceAll(string(data), "xl/", "book/"))
 		}
-		w, _ := zw.Create(name)
-		w.Write(data)
-	}
-	zw.Close()
-	res, err := readAll(t, bytes.NewReader(out.Bytes()), "moved.xlsx", readers.Options{})
+		return name, data
+	})
+	res, err := readAll(t, bytes.NewReader(moved), "moved.xlsx", readers.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -742,7 +730,18 @@ func TestXLSXSharedStrings(t *testing.T) {
 }
 
 // rewriteZipPart returns the archive with one part's text changed.
-func rewriteZipPart(t *testing.T, b []byte, name string, change func(string) string) []byte {
+func rewriteZipPart(t *testing.T, b []byte, part string, change func(string) string) []byte {
+	t.Helper()
+	return rewriteZip(t, b, func(name string, data []byte) (string, []byte) {
+		if name == part {
+			data = []byte(change(string(data)))
+		}
+		return name, data
+	})
+}
+
+// rewriteZip returns the archive with each part renamed or changed by edit.
+func rewriteZip(t *testing.T, b []byte, edit func(name string, data []byte) (string, []byte)) []byte {
 	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
@@ -754,13 +753,13 @@ func rewriteZipPart(t *testing.T, b []byte, name string, change func(string) str
 		rc, _ := f.Open()
 		data, _ := io.ReadAll(rc)
 		rc.Close()
-		if f.Name == name {
-			data = []byte(change(string(data)))
-		}
-		w, _ := zw.Create(f.Name)
+		name, data := edit(f.Name, data)
+		w, _ := zw.Create(name)
 		w.Write(data)
 	}
-	zw.Close()
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return out.Bytes()
 }
 

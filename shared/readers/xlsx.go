@@ -577,6 +577,16 @@ func roundingBuiltin(id int) bool {
 // ("00000" keeps a zip code's leading zero, "000-00-0000" an id's).
 // Decimals, exponents, fractions, separators, currency and percent do not.
 func keepsDigits(code string) bool {
+	s := strings.ToLower(formatSymbols(code))
+	if s == "@" || strings.Contains(s, "general") {
+		return true
+	}
+	return strings.Trim(s, "0-() ") == "" && strings.Contains(s, "0")
+}
+
+// formatSymbols is a number format code without its quoted text, escaped
+// or padding characters and [bracketed] parts: what says how a number shows.
+func formatSymbols(code string) string {
 	var b strings.Builder
 	inQuote := false
 	for i := 0; i < len(code); i++ {
@@ -586,7 +596,7 @@ func keepsDigits(code string) bool {
 			inQuote = !inQuote
 		case inQuote:
 		case c == '\\' || c == '_' || c == '*':
-			i++
+			i++ // the next character is literal or padding
 		case c == '[':
 			if j := strings.IndexByte(code[i:], ']'); j > 0 {
 				i += j
@@ -595,11 +605,7 @@ func keepsDigits(code string) bool {
 			b.WriteByte(c)
 		}
 	}
-	s := strings.ToLower(b.String())
-	if s == "@" || strings.Contains(s, "general") {
-		return true
-	}
-	return strings.Trim(s, "0-() ") == "" && strings.Contains(s, "0")
+	return b.String()
 }
 
 // builtinDate reports the built-in number formats that show a date without a
@@ -620,22 +626,8 @@ const (
 // means a date; with h or s too, a date-time.
 func dateKind(code string) formatKind {
 	var b strings.Builder
-	inQuote := false
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		switch {
-		case c == '"':
-			inQuote = !inQuote
-		case inQuote:
-		case c == '\\' || c == '_' || c == '*':
-			i++ // the next character is literal or padding
-		case c == '[':
-			if j := strings.IndexByte(code[i:], ']'); j > 0 {
-				i += j
-			}
-		default:
-			b.WriteByte(c | 0x20) // lower-case ASCII letters
-		}
+	for _, c := range []byte(formatSymbols(code)) {
+		b.WriteByte(c | 0x20) // lower-case ASCII letters
 	}
 	s := b.String()
 	if strings.Contains(s, "general") {
