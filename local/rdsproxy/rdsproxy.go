@@ -38,8 +38,6 @@ type Proxy struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
-	// Refused counts the connections refused for their startup message.
-	refused int
 }
 
 // Start listens on a loopback port and relays to upstream.
@@ -56,13 +54,6 @@ func Start(upstream string) (*Proxy, error) {
 
 // Addr is the proxy's "host:port".
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
-
-// Refused is the number of connections refused so far.
-func (p *Proxy) Refused() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.refused
-}
 
 // Close stops listening and ends every relayed connection.
 func (p *Proxy) Close() {
@@ -187,9 +178,6 @@ func readStartup(c net.Conn) ([]byte, map[string]string, error) {
 // refuse answers with a FATAL ErrorResponse, as a server refusing the
 // connection does.
 func (p *Proxy) refuse(c net.Conn, message string) {
-	p.mu.Lock()
-	p.refused++
-	p.mu.Unlock()
 	var body []byte
 	for _, f := range []struct {
 		code byte
