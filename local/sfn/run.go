@@ -343,7 +343,7 @@ func (r *Runner) run(m *machine, ex *Execution, start string, input any) {
 	}
 	ev := StatusEvent{ExecutionARN: ex.ARN, StateMachineARN: ex.MachineARN, Name: ex.Name, Status: ex.status,
 		Input: ex.input, Output: ex.output, Error: ex.errName, Cause: ex.cause, StartDate: ex.start, StopDate: ex.stop}
-	close(ex.done)
+	done := ex.done
 	ex.mu.Unlock()
 	switch {
 	case f != nil && ev.Status == TimedOut:
@@ -354,6 +354,8 @@ func (r *Runner) run(m *machine, ex *Execution, start string, input any) {
 		ex.event("ExecutionSucceeded", map[string]any{"output": ev.Output})
 	}
 	r.save(ex)
+	// Done only now: whoever waits finds the whole history.
+	close(done)
 	if r.OnStatus != nil {
 		r.OnStatus(ev)
 	}
