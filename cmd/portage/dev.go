@@ -42,8 +42,11 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Portage local stack\n  API            %s (GET /healthz)\n  S3             %s (buckets %s, %s)\n  Step Functions %s (state machine %s)\n  PostgreSQL     %s\n\n",
-		st.APIURL, st.S3.Endpoint, stack.UploadsBucket, stack.ExportsBucket, st.SFNURL, st.MachineARN, st.AdminURL)
+	fmt.Fprintf(stdout, "Portage local stack\n  Open           %s/ in a browser (paste the dev token below)\n  API            %s (GET /healthz)\n"+
+		"  S3             %s (buckets %s, %s)\n                 AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws s3 ls --endpoint-url %s s3://%s --recursive\n"+
+		"  Step Functions %s\n                 import   %s\n                 rollback %s\n  PostgreSQL     %s\n\n",
+		st.APIURL, st.APIURL, st.S3.Endpoint, stack.UploadsBucket, stack.ExportsBucket, st.S3.AccessKey, st.S3.SecretKey, st.S3.Endpoint,
+		stack.UploadsBucket, st.SFNURL, st.MachineARN, st.RollbackARN, st.AdminURL)
 	if dir != "" {
 		fmt.Fprintf(stdout, "Data kept in %s (portage dev --fresh throws it away)\n", dir)
 	}

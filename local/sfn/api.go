@@ -62,10 +62,58 @@ func (r *Runner) Handler() http.Handler {
 				if s := str("statusFilter"); s != "" && s != d.Status {
 					continue
 				}
-				list = append(list, map[string]any{"executionArn": d.ARN, "stateMachineArn": d.MachineARN,
-					"name": d.Name, "status": d.Status, "startDate": epoch(d.Start), "redriveCount": d.RedriveCount})
+				e := map[string]any{"executionArn": d.ARN, "stateMachineArn": d.MachineARN,
+					"name": d.Name, "status": d.Status, "startDate": epoch(d.Start), "redriveCount": d.RedriveCount}
+				if !d.Stop.IsZero() {
+					e["stopDate"] = epoch(d.Stop)
+				}
+				list = append(list, e)
 			}
 			out = map[string]any{"executions": nonNil(list)}
+		case "ListStateMachines":
+			var list []map[string]any
+			for _, arn := range r.StateMachines() {
+				name, _, created, _ := r.StateMachine(arn)
+				list = append(list, map[string]any{"stateMachineArn": arn, "name": name, "type": "STANDARD", "creationDate": epoch(created)})
+			}
+			out = map[string]any{"stateMachines": nonNil(list)}
+		case "DescribeStateMachine":
+			var name, def string
+			var created time.Time
+			if name, def, created, err = r.StateMachine(str("stateMachineArn")); err == nil {
+				out = map[string]any{"stateMachineArn": str("stateMachineArn"), "name": name, "status": "ACTIVE", "definition": def,
+					"roleArn": "arn:aws:iam::000000000000:role/local", "type": "STANDARD", "creationDate": epoch(created)}
+			}
+		case "ListMapRuns":
+			var ex *Execution
+			if ex, err = r.Execution(str("executionArn")); err == nil {
+				var list []map[string]any
+				for _, m := range ex.MapRuns() {
+					e := map[string]any{"executionArn": m.ExecutionARN, "mapRunArn": m.ARN, "stateMachineArn": m.MachineARN, "startDate": epoch(m.Start)}
+					if !m.Stop.IsZero() {
+						e["stopDate"] = epoch(m.Stop)
+					}
+					list = append(list, e)
+				}
+				out = map[string]any{"mapRuns": nonNil(list)}
+			}
+		case "DescribeMapRun":
+			var m MapRun
+			if m, err = r.MapRun(str("mapRunArn")); err == nil {
+				running := m.Total - m.Succeeded - m.Failed
+				if m.Status != Running {
+					running = 0
+				}
+				counts := map[string]any{"pending": 0, "running": running, "succeeded": m.Succeeded, "failed": m.Failed,
+					"timedOut": 0, "aborted": 0, "total": m.Total, "resultsWritten": 0}
+				d := map[string]any{"mapRunArn": m.ARN, "executionArn": m.ExecutionARN, "status": m.Status, "startDate": epoch(m.Start),
+					"maxConcurrency": m.MaxConcurrency, "toleratedFailurePercentage": m.ToleratedFailurePercentage,
+					"toleratedFailureCount": 0, "itemCounts": counts, "executionCounts": counts}
+				if !m.Stop.IsZero() {
+					d["stopDate"] = epoch(m.Stop)
+				}
+				out = d
+			}
 		default:
 			err = &APIError{"UnknownOperationException", "the local runner does not implement " + op}
 		}

@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/portagehq/portage/local/lambdas"
 )
@@ -84,6 +87,19 @@ type Runner struct {
 type machine struct {
 	arn, name string
 	def       *Definition
+	text      string // the definition, substitutions made
+	created   time.Time
+}
+
+// MapRun is one run of a Distributed Map state, as ListMapRuns and
+// DescribeMapRun show it.
+type MapRun struct {
+	ARN, ExecutionARN, MachineARN string
+	Status                        string
+	Start, Stop                   time.Time
+	MaxConcurrency                int
+	ToleratedFailurePercentage    float64
+	Total, Succeeded, Failed      int
 }
 
 // Execution is one run of a state machine.
@@ -109,6 +125,7 @@ type Execution struct {
 	// The top-level state running now, saved for a restart.
 	current      string
 	currentInput any
+	mapRuns      []*MapRun
 	mapDone      map[string]map[int]any
 }
 
@@ -159,7 +176,7 @@ func (r *Runner) CreateStateMachine(name string, def []byte, substitutions map[s
 	}
 	arn := MachineARN(name)
 	r.mu.Lock()
-	r.machines[arn] = &machine{arn: arn, name: name, def: d}
+	r.machines[arn] = &machine{arn: arn, name: name, def: d, text: text, created: time.Now()}
 	r.mu.Unlock()
 	return arn, nil
 }
@@ -656,8 +673,27 @@ func (r *Runner) mapState(ctx context.Context, ex *Execution, s *State, input an
 		ex.mapDone[s.Name] = done
 	}
 	ex.mu.Unlock()
+	var run *MapRun
 	if s.Distributed {
 		ex.event("MapRunStarted", map[string]any{"name": s.Name, "items": len(items)})
+		// arn:aws:states:…:mapRun:<machine>/<map state>:<id>, as AWS names it.
+		run = &MapRun{ARN: strings.Replace(ex.MachineARN, ":stateMachine:", ":mapRun:", 1) + "/" + s.Name + ":" + uuid.NewString(), ExecutionARN: ex.ARN, MachineARN: ex.MachineARN, Status: Running,
+			Start: time.Now(), MaxConcurrency: limit, ToleratedFailurePercentage: s.ToleratedFailurePercentage, Total: len(items)}
+		ex.mu.Lock()
+		ex.mapRuns = append(ex.mapRuns, run)
+		ex.mu.Unlock()
+	}
+	count := func(ok bool) {
+		if run == nil {
+			return
+		}
+		ex.mu.Lock()
+		if ok {
+			run.Succeeded++
+		} else {
+			run.Failed++
+		}
+		ex.mu.Unlock()
 	}
 
 	results := make([]any, len(items))
@@ -675,6 +711,7 @@ func (r *Runner) mapState(ctx context.Context, ex *Execution, s *State, input an
 		ex.mu.Unlock()
 		if ok {
 			results[i] = prev
+			count(true)
 			continue
 		}
 		sem <- struct{}{}
@@ -705,6 +742,7 @@ func (r *Runner) mapState(ctx context.Context, ex *Execution, s *State, input an
 			out, f := r.runMachine(ctx, ex, s.Processor, s.Processor.StartAt, in, false)
 			mu.Lock()
 			defer mu.Unlock()
+			count(f == nil)
 			if f != nil {
 				failures++
 				if firstFailure == nil {
@@ -719,6 +757,14 @@ func (r *Runner) mapState(ctx context.Context, ex *Execution, s *State, input an
 		}()
 	}
 	wg.Wait()
+	if run != nil {
+		ex.mu.Lock()
+		run.Stop, run.Status = time.Now(), Succeeded
+		if firstFailure != nil && tooMany() {
+			run.Status = Failed
+		}
+		ex.mu.Unlock()
+	}
 	if firstFailure != nil && (tooMany() || !s.Distributed) {
 		if s.Distributed {
 			ex.event("MapRunFailed", map[string]any{"name": s.Name, "failedItems": failures, "error": firstFailure.Error})
@@ -770,4 +816,51 @@ func (r *Runner) items(ctx context.Context, s *State, input any, ctxObj map[stri
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// MapRuns returns the execution's Map Runs, oldest first.
+func (ex *Execution) MapRuns() []MapRun {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	out := make([]MapRun, len(ex.mapRuns))
+	for i, m := range ex.mapRuns {
+		out[i] = *m
+	}
+	return out
+}
+
+// MapRun finds a Map Run by ARN among the runner's executions.
+func (r *Runner) MapRun(arn string) (MapRun, error) {
+	for _, ex := range r.Executions("") {
+		for _, m := range ex.MapRuns() {
+			if m.ARN == arn {
+				return m, nil
+			}
+		}
+	}
+	return MapRun{}, &APIError{"ResourceNotFound", "map run does not exist: " + arn}
+}
+
+// StateMachine describes a state machine: its definition (substitutions
+// made) and when it was created.
+func (r *Runner) StateMachine(arn string) (name, definition string, created time.Time, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.machines[arn]
+	if m == nil {
+		return "", "", time.Time{}, &APIError{"StateMachineDoesNotExist", "state machine does not exist: " + arn}
+	}
+	return m.name, m.text, m.created, nil
+}
+
+// StateMachines lists the state machines' ARNs, sorted.
+func (r *Runner) StateMachines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.machines))
+	for arn := range r.machines {
+		out = append(out, arn)
+	}
+	sort.Strings(out)
+	return out
 }

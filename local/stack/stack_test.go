@@ -870,3 +870,35 @@ func TestRestartKeepsDataAndAllowsRedrive(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The Step Functions console's and the CLI's first calls work against the
+// local runner: the state machines, an execution's Map Run and its counts.
+func TestStepFunctionsConsoleCalls(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	j := e.importFile(t, writeFile(t, "a.csv", "email\na@b.co\nc@d.co\ne@f.co\n"), client.ImportRequest{})
+	if j.Status != "completed" {
+		t.Fatalf("import: %s", counts(j))
+	}
+	sms, err := e.st.SFN.ListStateMachines(ctx, &awssfn.ListStateMachinesInput{})
+	if err != nil || len(sms.StateMachines) != 2 {
+		t.Fatalf("state machines %+v %v", sms, err)
+	}
+	sm, err := e.st.SFN.DescribeStateMachine(ctx, &awssfn.DescribeStateMachineInput{StateMachineArn: &e.st.MachineARN})
+	if err != nil || !strings.Contains(aws.ToString(sm.Definition), `"ApplyChunks"`) {
+		t.Fatalf("describe state machine: %v", err)
+	}
+	execs, err := e.st.SFN.ListExecutions(ctx, &awssfn.ListExecutionsInput{StateMachineArn: &e.st.MachineARN})
+	if err != nil || len(execs.Executions) != 1 || execs.Executions[0].StopDate == nil {
+		t.Fatalf("executions %+v %v", execs, err)
+	}
+	runs, err := e.st.SFN.ListMapRuns(ctx, &awssfn.ListMapRunsInput{ExecutionArn: execs.Executions[0].ExecutionArn})
+	if err != nil || len(runs.MapRuns) != 1 {
+		t.Fatalf("map runs %+v %v", runs, err)
+	}
+	run, err := e.st.SFN.DescribeMapRun(ctx, &awssfn.DescribeMapRunInput{MapRunArn: runs.MapRuns[0].MapRunArn})
+	if err != nil || run.Status != "SUCCEEDED" || run.ItemCounts.Total != 2 || run.ItemCounts.Succeeded != 2 {
+		t.Fatalf("map run %+v %v", run, err)
+	}
+}
