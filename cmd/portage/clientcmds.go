@@ -21,12 +21,16 @@ import (
 // PORTAGE_TOKEN is unset (local stack only).
 var localTenant = uuid.MustParse("00000000-0000-4000-8000-000000000001")
 
+// defaultAPI is where client commands look for the API without PORTAGE_API:
+// the local stack's default address.
+const defaultAPI = "http://127.0.0.1:8080"
+
 // apiClient is the client of PORTAGE_API with PORTAGE_TOKEN, or a dev
 // token of the local tenant.
 func apiClient() (*client.Client, error) {
 	base := os.Getenv("PORTAGE_API")
 	if base == "" {
-		base = "http://127.0.0.1:8080"
+		base = defaultAPI
 	}
 	token := os.Getenv("PORTAGE_TOKEN")
 	if token == "" {

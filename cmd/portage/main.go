@@ -9,15 +9,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/portagehq/portage/shared/client"
 )
 
 const usage = `portage — contact import/export for multi-tenant CRMs
 
 Usage:
-  portage dev [--addr HOST:PORT]   run the local stack in the foreground (API on --addr,
+  portage dev [--addr HOST:PORT] [--data DIR | --fresh]
+                                   run the local stack in the foreground (API on --addr,
                                    default 127.0.0.1:8080, GET /healthz); prints its URLs
                                    and a dev token
   portage demo                     local stack, a generated sample file with typical
@@ -61,8 +65,28 @@ func main() {
 		os.Exit(exit.code)
 	default:
 		fmt.Fprintln(os.Stderr, "portage:", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintln(os.Stderr, "  "+h)
+		}
 		os.Exit(1)
 	}
+}
+
+// hint says what to do about the errors a newcomer meets first.
+func hint(err error) string {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		return "The token is missing, wrong or expired: set PORTAGE_TOKEN to a token from your identity provider " +
+			"(for the local stack, unset it, or mint one with 'portage token --tenant ID')."
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		api := os.Getenv("PORTAGE_API")
+		if api == "" {
+			api = defaultAPI
+		}
+		return fmt.Sprintf("Nothing answers at %s (PORTAGE_API): is 'portage dev' (or 'make dev') running?", api)
+	}
+	return ""
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
