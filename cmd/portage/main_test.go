@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"reflect"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/devtoken"
 	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
@@ -148,5 +151,20 @@ func TestMigrate(t *testing.T) {
 	}
 	if got := out.String(); got != "Schema is up to date.\n" {
 		t.Fatalf("second migrate printed %q", got)
+	}
+}
+
+// The first errors a newcomer meets say what to do.
+func TestHints(t *testing.T) {
+	t.Setenv("PORTAGE_API", "http://127.0.0.1:1")
+	if h := hint(&client.APIError{Status: http.StatusUnauthorized}); !strings.Contains(h, "PORTAGE_TOKEN") {
+		t.Errorf("401 hint %q", h)
+	}
+	_, err := http.Get("http://127.0.0.1:1/")
+	if h := hint(err); !strings.Contains(h, "http://127.0.0.1:1 (PORTAGE_API)") {
+		t.Errorf("connection refused hint %q (%v)", h, err)
+	}
+	if h := hint(errors.New("something else")); h != "" {
+		t.Errorf("hint for another error: %q", h)
 	}
 }
