@@ -48,15 +48,11 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 		if err != nil {
 			return err
 		}
-		var n, rows, created, updated, skipped, errCount int
-		err = tx.QueryRow(ctx, `
-			SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(created_count), 0),
-				coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0)
-			FROM import_chunks WHERE import_job_id = $1`, jobID).
-			Scan(&n, &rows, &created, &updated, &skipped, &errCount)
+		sums, err := jobs.SumChunks(ctx, tx, jobID)
 		if err != nil {
-			return fmt.Errorf("sum chunk results: %w", err)
+			return err
 		}
+		n, rows, created, updated, skipped, errCount := sums.Chunks, sums.Rows, sums.Created, sums.Updated, sums.Skipped, sums.Errors
 		errs, err := jobs.FirstChunkErrors(ctx, tx, jobID, MaxErrorsKept)
 		if err != nil {
 			return err

@@ -370,6 +370,37 @@ func nilIfZero(id uuid.UUID) *uuid.UUID {
 	return &id
 }
 
+// ChunkSums are the counters of the chunks of a job applied so far.
+type ChunkSums struct {
+	Chunks, Rows, Created, Updated, Skipped, Errors int
+}
+
+// SumChunks adds up the results of a job's applied chunks: what finalize
+// completes a job with, and what a stranded job is failed with.
+func SumChunks(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ChunkSums, error) {
+	var c ChunkSums
+	err := tx.QueryRow(ctx, `
+		SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(created_count), 0),
+			coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0)
+		FROM import_chunks WHERE import_job_id = $1`, id).
+		Scan(&c.Chunks, &c.Rows, &c.Created, &c.Updated, &c.Skipped, &c.Errors)
+	if err != nil {
+		return c, fmt.Errorf("sum the chunks of job %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// SetCounts makes a job's counters those of its applied chunks.
+func SetCounts(ctx context.Context, tx pgx.Tx, id uuid.UUID, c ChunkSums) error {
+	_, err := tx.Exec(ctx, `UPDATE import_jobs SET processed_rows = $2, created_count = $3, updated_count = $4,
+		skipped_count = $5, error_count = $6, imported_count = $7 WHERE id = $1`,
+		id, c.Rows, c.Created, c.Updated, c.Skipped, c.Errors, c.Created+c.Updated)
+	if err != nil {
+		return fmt.Errorf("count job %s: %w", id, err)
+	}
+	return nil
+}
+
 // FirstChunkErrors returns the first n row errors of the chunks applied so
 // far, in row order: what a job still processing can show.
 func FirstChunkErrors(ctx context.Context, tx pgx.Tx, id uuid.UUID, n int) (json.RawMessage, error) {

@@ -11,7 +11,6 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/postgres"
 )
 
@@ -156,25 +156,18 @@ func (r Reconciler) strandedImport(ctx context.Context, j openImport) (string, b
 // failImport fails a job with the counters of its committed chunks.
 func (r Reconciler) failImport(ctx context.Context, tenant, id uuid.UUID, reason string) error {
 	return postgres.InTenantTx(ctx, r.DB, tenant, func(tx pgx.Tx) error {
-		var rows, created, updated, skipped, errCount int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(row_count), 0), coalesce(sum(created_count), 0),
-			coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0)
-			FROM import_chunks WHERE import_job_id = $1`, id).Scan(&rows, &created, &updated, &skipped, &errCount); err != nil {
-			return fmt.Errorf("sum the chunks of job %s: %w", id, err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = $2, updated_at = now() WHERE import_job_id = $1`,
-			id, reason); err != nil {
-			return fmt.Errorf("record why job %s failed: %w", id, err)
-		}
-		errs, _ := json.Marshal([]map[string]any{{"row": 0, "message": reason}})
-		_, err := tx.Exec(ctx, `UPDATE import_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC',
-			processed_rows = $2, created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6, imported_count = $3::int + $4::int,
-			errors = CASE WHEN coalesce(jsonb_array_length(errors), 0) = 0 THEN $7::jsonb ELSE errors END
-			WHERE id = $1 AND status IN ('pending', 'processing')`, id, rows, created, updated, skipped, errCount, string(errs))
+		sums, err := jobs.SumChunks(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("fail job %s: %w", id, err)
+			return err
 		}
-		return nil
+		if err := jobs.SetCounts(ctx, tx, id, sums); err != nil {
+			return err
+		}
+		err = jobs.MarkFailed(ctx, tx, id, reason)
+		if errors.Is(err, jobs.ErrWrongState) {
+			return nil // it ended meanwhile
+		}
+		return err
 	})
 }
 
