@@ -397,9 +397,12 @@ type utf8Watch struct {
 
 func (w *utf8Watch) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
-	buf := append(w.carry, p[:n]...)
-	base := w.off - int64(len(w.carry))
-	w.carry = nil
+	buf, base := p[:n], w.off
+	if len(w.carry) > 0 {
+		// Only a character cut by the last read costs a copy.
+		buf, base = append(w.carry, buf...), w.off-int64(len(w.carry))
+		w.carry = nil
+	}
 	for i := 0; i < len(buf); {
 		if buf[i] < utf8.RuneSelf {
 			i++

@@ -44,10 +44,14 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	if err != nil {
 		return nil, err
 	}
-	if err := checkZip(tmp, st.Size(), lim); err != nil {
+	zr, err := zip.NewReader(tmp, st.Size())
+	if err != nil {
+		return nil, fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
+	}
+	if err := checkZip(zr, lim); err != nil {
 		return nil, err
 	}
-	clean, err := sanitizeWorkbook(tmp, st.Size(), workbookPartOf(tmp, st.Size()), lim, opts.TempDir)
+	clean, err := sanitizeWorkbook(zr, workbookPart(zr), lim, opts.TempDir)
 	if err != nil {
 		return nil, err
 	}
@@ -135,14 +139,6 @@ func workbookPart(zr *zip.Reader) string {
 	return "xl/workbook.xml"
 }
 
-func workbookPartOf(f *os.File, size int64) string {
-	zr, err := zip.NewReader(f, size)
-	if err != nil {
-		return "xl/workbook.xml"
-	}
-	return workbookPart(zr)
-}
-
 // sanitizeWorkbook copies the parts excelize needs to read cells into a new
 // spool file, and nothing else: media, drawings, comments, macros and the
 // rest are never inflated (a 1 GiB xl/media part in a 2.5 MB upload costs
@@ -152,11 +148,7 @@ func workbookPartOf(f *os.File, size int64) string {
 // while they stream, so that no token excelize would buffer whole — a
 // comment, a cell, a run of space — is longer than a cell may be, and the
 // shared-string table stays within its limit.
-func sanitizeWorkbook(f *os.File, size int64, book string, lim Limits, tempDir string) (*os.File, error) {
-	zr, err := zip.NewReader(f, size)
-	if err != nil {
-		return nil, fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
-	}
+func sanitizeWorkbook(zr *zip.Reader, book string, lim Limits, tempDir string) (*os.File, error) {
 	dir := path.Dir(book) + "/"
 	out, err := os.CreateTemp(tempDir, "portage-*.xlsx")
 	if err != nil {
@@ -200,7 +192,7 @@ func sanitizeWorkbook(f *os.File, size int64, book string, lim Limits, tempDir s
 			maxRun: 6*lim.MaxCellBytes + 1024, cellLimit: lim.MaxCellBytes, scan: scannedPart(name),
 			maxStrings: lim.MaxSharedStrings, countStrings: name == "xl/sharedStrings.xml", maxIndex: &maxIndex}
 		var src io.Reader = rc
-		if name == "_rels/.rels" || name == "[Content_Types].xml" {
+		if dir != "xl/" && (name == "_rels/.rels" || name == "[Content_Types].xml") {
 			b, err := io.ReadAll(io.LimitReader(rc, 4<<20))
 			if err != nil {
 				rc.Close()
@@ -361,11 +353,7 @@ func siStep(st int, c byte) int {
 // checkZip refuses damaged archives, archives that are not workbooks, and
 // parts that expand beyond the limits (zip bombs), before excelize inflates
 // anything.
-func checkZip(f *os.File, size int64, lim Limits) error {
-	zr, err := zip.NewReader(f, size)
-	if err != nil {
-		return fileErrorf("the file is not a valid xlsx workbook (damaged zip archive: %v)", err)
-	}
+func checkZip(zr *zip.Reader, lim Limits) error {
 	var total uint64
 	workbook := false
 	book := workbookPart(zr)
