@@ -54,13 +54,7 @@ func openCSV(r io.Reader, head []byte, opts Options, lim Limits) (Reader, error)
 		if len(sc.overlong) > 0 {
 			over = maps.Clone(sc.overlong)
 		}
-		if sc.extra > 0 {
-			if over == nil {
-				over = map[int]int{}
-			}
-			over[-1] = sc.extra
-		}
-		return rawRow{row: record, cells: cells, overlong: over}, nil
+		return rawRow{row: record, cells: cells, overlong: over, extra: sc.extra}, nil
 	}}
 	if sepLine {
 		// Spreadsheets hide the line: it is no row of the sheet either.
@@ -122,16 +116,16 @@ func (c *csvReader) record(raw rawRow) Record {
 		// Trailing empty cells (a spreadsheet's stray delimiters) are harmless.
 		rec = rec[:n]
 	}
-	if extra := raw.overlong[-1]; len(rec) != n || extra > 0 {
+	if len(rec) != n || raw.extra > 0 {
 		out.Problems = append(out.Problems, Problem{
-			Message: fmt.Sprintf("row has %d values but the header has %d columns", len(rec)+extra, n),
+			Message: fmt.Sprintf("row has %d values but the header has %d columns", len(rec)+raw.extra, n),
 		})
 		padded := make([]string, n)
 		copy(padded, rec)
 		rec = padded
 	}
 	for i, length := range raw.overlong {
-		if i >= 0 && i < n {
+		if i < n {
 			out.Problems = append(out.Problems, Problem{Column: c.header[i], Value: truncate(rec[i], 64),
 				Message: fmt.Sprintf("value is %d bytes long, more than the limit of %d", length, c.lim.MaxCellBytes)})
 			rec[i] = ""

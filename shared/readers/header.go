@@ -13,8 +13,10 @@ type rawRow struct {
 	row   int
 	cells []string
 	// overlong maps a cell's index to its real length when the CSV scanner
-	// cut it at the cell limit.
+	// cut it at the cell limit; extra counts the values it dropped past the
+	// most a record may hold.
 	overlong map[int]int
+	extra    int
 }
 
 // Skipped is a row of the file that is neither the header nor a contact:
@@ -112,13 +114,13 @@ func pickHeader(rows []rawRow, known func(string) bool) int {
 			break
 		}
 	}
-	best, bestScore := first, headerScore(rows, first, known)
+	firstScore := headerScore(rows, first, known)
+	best, bestScore := first, firstScore
 	for i := first + 1; i < len(rows); i++ {
 		if sc := headerScore(rows, i, known); sc > bestScore {
 			best, bestScore = i, sc
 		}
 	}
-	firstScore := headerScore(rows, first, known)
 	// Keep the first row unless the best is clearly better: it has more
 	// known names, or the first row is a lone cell (a title, "Notes:").
 	if best != first && (knownCount(rows[best].cells, known) > knownCount(rows[first].cells, known) ||

@@ -524,6 +524,19 @@ func TestReadsWhatSpreadsheetsShow(t *testing.T) {
 		}
 	})
 
+	// A record past the most values one may hold keeps no more of them, and
+	// its error still counts them all.
+	t.Run("TooManyValuesAreCountedNotHeld", func(t *testing.T) {
+		t.Parallel()
+		in := "email,name\nada@example.com,Ada" + strings.Repeat(",x", 28) + "\n"
+		res, err := readAll(t, strings.NewReader(in), "f.csv", readers.Options{Limits: readers.Limits{MaxColumns: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := res.records[0].Problems; len(p) != 1 || p[0].Message != "row has 30 values but the header has 2 columns" {
+			t.Fatalf("problems %+v", p)
+		}
+	})
 	t.Run("StrayCharacterAfterMultilineQuote", func(t *testing.T) {
 		t.Parallel()
 		_, err := readAll(t, strings.NewReader("email,notes\nada@example.com,\"one\ntwo\"x\nbob@example.com,b\n"), "f.csv", readers.Options{})
