@@ -634,12 +634,11 @@ func TestBadRequestsStoreNothing(t *testing.T) {
 	}
 
 	// A token whose user belongs to another tenant creates nothing.
-	other := uuid.New()
-	otherUser := uuid.New()
-	if _, err := e.st.Token(other, otherUser); err != nil {
+	other, otherUser := uuid.New(), uuid.New()
+	otherToken, err := e.st.Token(other, otherUser)
+	if err != nil {
 		t.Fatal(err)
 	}
-	otherToken, _ := e.st.Token(other, otherUser)
 	c := &client.Client{BaseURL: e.st.APIURL, Token: otherToken}
 	if _, err := c.CreateImport(context.Background(), client.ImportRequest{FileName: "a.csv", FileSize: 10}); err != nil {
 		t.Fatalf("the other tenant's own request: %v", err) // provisions its user

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -25,7 +26,9 @@ func TestTenantClaim(t *testing.T) {
 		{"Canonical", map[string]string{"tenant_id": id.String()}, http.StatusNotFound}, // no such route, past the identity
 		{"Braces", map[string]string{"tenant_id": "{" + id.String() + "}"}, http.StatusUnauthorized},
 		{"URN", map[string]string{"tenant_id": "urn:uuid:" + id.String()}, http.StatusUnauthorized},
-		{"NoHyphens", map[string]string{"tenant_id": uuid.New().String()[:8] + uuid.New().String()[9:13] + "0000000000000000000000"}, http.StatusUnauthorized},
+		// uuid.Parse reads all three; only the canonical check refuses them.
+		{"NoHyphens", map[string]string{"tenant_id": strings.ReplaceAll(id.String(), "-", "")}, http.StatusUnauthorized},
+		{"UpperCaseIsCanonical", map[string]string{"tenant_id": strings.ToUpper(id.String())}, http.StatusNotFound},
 		{"Nil", map[string]string{"tenant_id": uuid.Nil.String()}, http.StatusUnauthorized},
 		{"Missing", map[string]string{"sub": id.String()}, http.StatusUnauthorized},
 	}

@@ -16,7 +16,10 @@ func TestSuggest(t *testing.T) {
 	t.Parallel()
 	header := []string{"E-mail Address", "Given Name", "Surname", "Prénom", "Organization", "Mobile Phone",
 		"Company Name", "PLZ", "Land", "Notes", "job_title"}
-	got := mapping.Suggest(header)
+	got := map[string]string{}
+	for h, sg := range mapping.Suggestions(header, nil) {
+		got[h] = sg.Field
+	}
 	want := map[string]string{
 		"E-mail Address": "email", "Given Name": "first_name", "Surname": "last_name",
 		// A second column for a field already taken is left for the user to map.

@@ -292,16 +292,6 @@ func (c column) target() string {
 	return targetIgnore
 }
 
-// Suggest returns the automatic mapping of a header, for previews: column →
-// target, "" for columns left alone.
-func Suggest(header []string) map[string]string {
-	out := make(map[string]string, len(header))
-	for h, sg := range Suggestions(header, nil) {
-		out[h] = sg.Field
-	}
-	return out
-}
-
 // Suggestions is the automatic mapping of a file, column by column, with
 // the confidence and the reason of each; sample is its first rows.
 func Suggestions(header []string, sample [][]string) map[string]Suggestion {
