@@ -503,7 +503,7 @@ func nulAt(v any, at string) string {
 			name := k
 			if at != "" {
 				name = at + "." + k
-				if strings.ContainsAny(k, " .\"[]") || !isIdent(k) {
+				if !isIdent(k) {
 					name = fmt.Sprintf("%s[%q]", at, k)
 				}
 			}
