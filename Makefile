@@ -11,7 +11,7 @@ TOOLS = .build/tools
 ASL_VALIDATOR = $(TOOLS)/node_modules/.bin/asl-validator
 FUNCTIONS = api import-trigger import-prepare import-chunk import-finalize import-fail rollback export export-sweeper
 
-.PHONY: test lint vet fmt-check cfn-lint asl-lint pg demo dev build migrate clean bench
+.PHONY: help test lint vet fmt-check mod-check fixtures-check cfn-lint asl-lint pg demo dev build migrate clean bench
 
 # make bench ROWS=1000000: figures beside their baselines, a table and a JSON line.
 ROWS ?= 100000
@@ -21,17 +21,32 @@ ONLY ?=
 # REPEAT: runs of each import and export figure, each beside its baseline (median reported)
 REPEAT ?= 3
 
+## help: this list
+help:
+	@grep -E '^## [a-z-]+:' $(MAKEFILE_LIST) | sed -E 's/^## ([a-z-]+): /  make \1\t/' | expand -t 24
+
 ## test: lint, then every test against a real PostgreSQL and the local stack
 test: lint pg
 	$(GO) tool -n versitygw >/dev/null
 	$(WITHPG) $(GO) test $(TESTFLAGS) ./...
 
-## lint: formatting, go vet, staticcheck, the SAM template and the state machines
-lint: fmt-check vet asl-lint cfn-lint
+## lint: formatting, go vet, go.mod tidy, fixtures current, staticcheck, the SAM template and the state machines
+lint: fmt-check vet mod-check fixtures-check asl-lint cfn-lint
 	$(GO) tool staticcheck ./...
 
+## vet: go vet
 vet:
 	$(GO) vet ./...
+
+mod-check:
+	$(GO) mod tidy -diff
+
+# The XLSX fixtures are generated (they are binary): regenerating them must
+# change nothing, or the committed ones are not what gen.go makes.
+fixtures-check:
+	@cd shared/readers && $(GO) run testdata/gen.go
+	@git diff --quiet -- shared/readers/testdata || { git diff --stat -- shared/readers/testdata; \
+		echo "shared/readers/testdata is stale: run (cd shared/readers && go run testdata/gen.go) and commit it"; exit 1; }
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -81,5 +96,6 @@ build-ApiFunction build-ImportTriggerFunction build-ImportPrepareFunction build-
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
 		-o $(ARTIFACTS_DIR)/bootstrap ./functions/$(FN)
 
+## clean: remove .build
 clean:
 	rm -rf .build

@@ -5,16 +5,17 @@ package statemachine_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/portagehq/portage/local/template"
-	"github.com/portagehq/portage/shared/importer"
-	"github.com/portagehq/portage/shared/stepfn"
+	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/lambdafn"
 )
 
 type state struct {
@@ -100,14 +101,19 @@ func machines(t *testing.T) map[string]machine {
 	return out
 }
 
-// Our names are the Go type names the handlers return: aws-lambda-go
-// reports an error by its type name and does not unwrap.
-func TestOurErrorNamesAreTheHandlersTypes(t *testing.T) {
+// Our names are the ones the task adapter gives an error: each Retry/Catch
+// name of ours is one apperr.TaskName returns for some application code (or
+// the panic name), and the ones the state machines depend on are there.
+func TestOurErrorNamesAreTheAdaptersNames(t *testing.T) {
 	t.Parallel()
-	for name, err := range map[string]error{stepfn.Transient: &importer.TransientError{}, stepfn.Input: &importer.InputError{},
-		stepfn.Panic: &stepfn.PanicError{}} {
-		if got := reflect.TypeOf(err).Elem().Name(); got != name {
-			t.Errorf("stepfn names %q, but the type is %s", name, got)
+	for name, err := range map[string]error{
+		apperr.TaskInput:     apperr.Invalidf("bad file"),
+		apperr.TaskTransient: apperr.Retryable(errors.New("connection reset")),
+		apperr.TaskConflict:  apperr.New(apperr.Conflict, "rolled back"),
+		apperr.TaskInternal:  errors.New("a bug"),
+	} {
+		if got := apperr.TaskName(fmt.Errorf("wrapped: %w", err)); got != name {
+			t.Errorf("TaskName(%v) = %q, want %q", err, got, name)
 		}
 	}
 }
@@ -117,7 +123,7 @@ func TestOurErrorNamesAreTheHandlersTypes(t *testing.T) {
 // misspelt name would silently never match.
 func TestErrorNamesAreKnown(t *testing.T) {
 	t.Parallel()
-	known := append([]string{stepfn.Transient, stepfn.Input, stepfn.Panic}, stepfn.LambdaRetryable...)
+	known := append(slices.Clone(apperr.TaskNames), lambdafn.LambdaRetryable...)
 	// The States.* names the service defines (a prefix alone would let
 	// "States.Timout" through).
 	known = append(known, "States.ALL", "States.Timeout", "States.TaskFailed", "States.Permissions",
@@ -142,7 +148,7 @@ func TestErrorNamesAreKnown(t *testing.T) {
 // and a panic (a little). RecordFailure retries everything (States.ALL).
 func TestEveryTaskRetriesTransientFailures(t *testing.T) {
 	t.Parallel()
-	want := append([]string{stepfn.Transient, stepfn.Panic}, stepfn.LambdaRetryable...)
+	want := append([]string{apperr.TaskTransient, apperr.TaskPanic}, lambdafn.LambdaRetryable...)
 	for path, m := range machines(t) {
 		for name, s := range tasks(m, "") {
 			var names []string

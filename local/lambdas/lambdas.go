@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
@@ -112,7 +113,7 @@ func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, err 
 		defer func() {
 			if p := recover(); p != nil {
 				// aws-lambda-go names a panic by its value's type, as it
-				// names an error (stepfn.Task turns ours into PanicError).
+				// names an error (lambdafn.Task turns ours into PanicError).
 				done <- result{err: &FunctionError{Type: typeName(p), Message: fmt.Sprintf("%v\n%s", p, debug.Stack())}}
 			}
 		}()
@@ -133,12 +134,17 @@ func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, err 
 	}
 }
 
-// asFunctionError names an error the way aws-lambda-go does: the type name
+// asFunctionError names an error the way aws-lambda-go does: a
+// messages.InvokeResponse_Error by its own Type, any other by the type name
 // of the returned error, without its package or pointer mark.
 func asFunctionError(err error) *FunctionError {
 	var fe *FunctionError
 	if errors.As(err, &fe) {
 		return fe
+	}
+	// An error response the handler named itself is sent as it is.
+	if ie, ok := err.(messages.InvokeResponse_Error); ok {
+		return &FunctionError{Type: ie.Type, Message: ie.Message}
 	}
 	return &FunctionError{Type: typeName(err), Message: err.Error()}
 }

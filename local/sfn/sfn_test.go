@@ -20,10 +20,10 @@ import (
 
 	"github.com/portagehq/portage/local/lambdas"
 	"github.com/portagehq/portage/local/sfn"
-	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/apperr"
 )
 
-// TransientError is named like the importer's, so Retry matches it by name.
+// TransientError is named like apperr.TaskTransient, so Retry matches it by name.
 type TransientError struct{}
 
 func (*TransientError) Error() string { return "try again" }
@@ -316,8 +316,7 @@ func TestProjectStateMachine(t *testing.T) {
 	if _, err := r.CreateStateMachine("import", def, subs); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []error{&importer.TransientError{}, &importer.InputError{}} {
-		name := reflect.TypeOf(e).Elem().Name()
+	for _, name := range []string{apperr.TaskTransient, apperr.TaskInput} {
 		if !strings.Contains(string(def), `"`+name+`"`) {
 			t.Errorf("statemachine/import.asl.json never names %s", name)
 		}

@@ -1,4 +1,4 @@
-// Package stack assembles the local stack of DESIGN.md §3: PostgreSQL (the
+// Package stack assembles the local stack of docs/design.md §3: PostgreSQL (the
 // caller's or a throwaway cluster), a real S3 server, the Step Functions
 // runner executing statemachine/import.asl.json, the Lambda handlers
 // in-process with template.yaml's timeouts, and the HTTP API behind a JWT
@@ -28,7 +28,6 @@ import (
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portagehq/portage/local/apigw"
@@ -40,13 +39,10 @@ import (
 	"github.com/portagehq/portage/local/template"
 	"github.com/portagehq/portage/shared/api"
 	"github.com/portagehq/portage/shared/devtoken"
-	"github.com/portagehq/portage/shared/exporter"
 	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/lambdafn"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
-	"github.com/portagehq/portage/shared/reconcile"
-	"github.com/portagehq/portage/shared/rollback"
-	"github.com/portagehq/portage/shared/stepfn"
 	"github.com/portagehq/portage/web"
 )
 
@@ -251,7 +247,6 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	sfnClient := awssfn.New(awssfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(st.SFNURL),
 		Credentials: awsv4.NewStaticCredentialsProvider("local", "local", "")})
 	st.SFN = sfnClient
-	deps := importer.Deps{DB: st.DB, Store: store, ChunkRows: cfg.ChunkRows}
 	st.MachineARN, err = st.Runner.CreateStateMachine("portage-import", def, map[string]string{
 		"ImportPrepareFunctionArn":  lambdas.ARN("import-prepare"),
 		"ImportChunkFunctionArn":    lambdas.ARN("import-chunk"),
@@ -268,23 +263,18 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	apiSrv := &api.Server{DB: st.DB, UploadsBucket: UploadsBucket, Presign: s3.NewPresignClient(s3Client), Log: st.log,
-		Rollbacks: rollback.Starter{SFN: sfnClient, StateMachineARN: st.RollbackARN},
-		Exports:   exporter.Starter{Lambda: lambdaClient, Function: "export"}, ExportsBucket: ExportsBucket}
-	exportStore := objstore.S3{Client: s3Client, Bucket: ExportsBucket}
-	handlers := map[string]any{
-		"api": apiSrv.LambdaHandler(),
-		"import-trigger": importer.TriggerHandler{DB: st.DB, SFN: sfnClient, StateMachineARN: st.MachineARN,
-			MaxConcurrency: cfg.MaxConcurrency, Log: st.log}.Handle,
-		"import-prepare":  stepfn.Task(importer.PrepareHandler{Deps: deps}.Handle),
-		"import-chunk":    stepfn.Task(importer.ChunkHandler{Deps: deps}.Handle),
-		"import-finalize": stepfn.Task(importer.FinalizeHandler{Deps: deps}.Handle),
-		"import-fail":     stepfn.Task(importer.FailHandler{Deps: deps, Log: st.log}.Handle),
-		"rollback":        stepfn.Task(rollback.BatchHandler{DB: st.DB, Size: cfg.RollbackBatch}.Handle),
-		"export": exporter.Deps{DB: st.DB, Store: exportStore, Bucket: ExportsBucket, Log: st.log,
-			ProgressEvery: cfg.ExportProgressEvery}.Handle,
-		"export-sweeper": reconcile.Scheduled(exporter.Sweeper{DB: sweeperDB, Store: exportStore, Log: st.log}.Handle,
-			reconcile.Reconciler{DB: sweeperDB, SFN: sfnClient, StateMachineARN: st.MachineARN, Log: st.log}.Handle),
+	handlers := lambdafn.Handlers(lambdafn.Config{
+		DB: st.DB, SweeperDB: sweeperDB,
+		Uploads: store, Exports: objstore.S3{Client: s3Client, Bucket: ExportsBucket},
+		Presign: s3.NewPresignClient(s3Client), SFN: sfnClient, Lambda: lambdaClient,
+		ImportMachine: st.MachineARN, RollbackMachine: st.RollbackARN, ExportFunction: "export",
+		ChunkRows: cfg.ChunkRows, MaxConcurrency: cfg.MaxConcurrency, RollbackBatch: cfg.RollbackBatch,
+		ExportProgressEvery: cfg.ExportProgressEvery, Log: st.log,
+	})
+	for name := range fns {
+		if _, ok := handlers[name]; !ok {
+			return fmt.Errorf("template.yaml has function %s, which lambdafn builds no handler for", name)
+		}
 	}
 	for name, h := range handlers {
 		f, ok := fns[name]
@@ -359,8 +349,7 @@ func loginRole(ctx context.Context, adminURL, proxyAddr, name, group string) (st
 			CREATE ROLE %[1]s LOGIN PASSWORD '%[1]s' NOBYPASSRLS;
 		END IF;
 	END $$`, name))
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if postgres.IsUniqueViolation(err) {
 		err = nil // another stack on the same server created it just now
 	}
 	if err != nil {

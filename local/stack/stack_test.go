@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/portagehq/portage/local/stack"
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
@@ -273,7 +274,7 @@ func TestRedriveAfterChunkFailsForGood(t *testing.T) {
 			var c importer.Chunk
 			json.Unmarshal(p, &c)
 			if _, bad := broken.Load(c.Index); bad {
-				return nil, &importer.TransientError{Err: errors.New("database unreachable")}
+				return nil, apperr.Retryable(errors.New("database unreachable"))
 			}
 			return next(ctx, p)
 		}

@@ -34,7 +34,7 @@ type Presigner interface {
 	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
 
-// RollbackStarter starts or resumes a job's rollback (rollback.Starter).
+// RollbackStarter starts or resumes a job's rollback (lambdafn.RollbackStarter).
 type RollbackStarter interface {
 	Start(ctx context.Context, tenantID, jobID uuid.UUID) error
 }
@@ -142,13 +142,13 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 		return badRequest(fmt.Sprintf("file_name %q is not a file name", name))
 	}
 	if err := mapping.CheckTargets(req.FieldMapping); err != nil {
-		return badRequest(err.Error())
+		return err
 	}
 	fileType := readers.TypeFromName(name)
 	if req.FileType != "" {
 		t, err := readers.ParseFileType(req.FileType)
 		if err != nil {
-			return badRequest(err.Error())
+			return err
 		}
 		if fileType != "" && fileType != t {
 			return badRequest(fmt.Sprintf("file_type %s does not match the file name %q", t, name))
@@ -170,7 +170,7 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 	}
 	opts, err := jobs.ParseOptions(req.ImportOptions)
 	if err != nil {
-		return badRequest(err.Error())
+		return err
 	}
 	jobID, err := uuid.NewV7()
 	if err != nil {
@@ -321,9 +321,6 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request, id Identity) 
 		}
 		return nil
 	})
-	if errors.Is(err, jobs.ErrNotFound) {
-		return notFound("no such import")
-	}
 	if err != nil {
 		return err
 	}
@@ -385,9 +382,6 @@ func (s *Server) importErrors(w http.ResponseWriter, r *http.Request, id Identit
 		d, err = jobs.GetDetails(r.Context(), tx, jobID)
 		return err
 	})
-	if errors.Is(err, jobs.ErrNotFound) {
-		return notFound("no such import")
-	}
 	if err != nil {
 		return err
 	}
@@ -430,13 +424,7 @@ func (s *Server) rollbackImport(w http.ResponseWriter, r *http.Request, id Ident
 		view = s.view(j, d, nil)
 		return err
 	})
-	var refused *rollback.RefusedError
-	switch {
-	case errors.Is(err, jobs.ErrNotFound):
-		return notFound("no such import")
-	case errors.As(err, &refused):
-		return &Error{Status: http.StatusConflict, Code: "conflict", Message: refused.Msg}
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	if err := s.Rollbacks.Start(r.Context(), id.TenantID, jobID); err != nil {

@@ -2,46 +2,52 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
+
+	"github.com/portagehq/portage/shared/apperr"
 )
 
-// Error is an error the API shows as it is: a code, a message safe for the
-// caller, and optional details.
-type Error struct {
-	Status  int            `json:"-"`
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	Details map[string]any `json:"details,omitempty"`
+// statuses is the one table from an application error's code to the HTTP
+// status the API answers with.
+var statuses = map[apperr.Code]int{
+	apperr.Invalid:      http.StatusBadRequest,
+	apperr.NotFound:     http.StatusNotFound,
+	apperr.Conflict:     http.StatusConflict,
+	apperr.Unauthorized: http.StatusUnauthorized,
+	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
+	apperr.Gone:         http.StatusGone,
+	apperr.Transient:    http.StatusServiceUnavailable,
+	apperr.Internal:     http.StatusInternalServerError,
 }
 
-func (e *Error) Error() string { return e.Message }
-
-func badRequest(msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
-}
-func notFound(msg string) *Error {
-	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: msg}
-}
-
-func unauthorized() *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid bearer token is required"}
-}
-
-func tooLarge(msg string) *Error {
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: msg}
-}
-
-// writeError writes err as {"error": {...}}; anything that is not an *Error
-// is logged and shown as "internal".
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+// Status is the HTTP status of err.
+func Status(err error) int {
+	if s, ok := statuses[apperr.CodeOf(err)]; ok {
+		return s
 	}
-	writeJSON(w, e.Status, map[string]any{"error": e})
+	return http.StatusInternalServerError
+}
+
+func badRequest(msg string) error { return &apperr.Error{Code: apperr.Invalid, Message: msg} }
+func notFound(msg string) error   { return &apperr.Error{Code: apperr.NotFound, Message: msg} }
+func tooLarge(msg string) error   { return &apperr.Error{Code: apperr.TooLarge, Message: msg} }
+func unauthorized(msg string) error {
+	return &apperr.Error{Code: apperr.Unauthorized, Message: msg}
+}
+
+// writeError writes err as {"error": {code, message, details}} (docs/design.md §9).
+// An error with no application code, or a transient one, is logged; an
+// internal one is shown only as "internal error".
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e, ok := apperr.As(err)
+	if !ok || e.Code == apperr.Internal || e.Code == apperr.Transient {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if !ok || e.Code == apperr.Internal {
+		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	}
+	writeJSON(w, Status(e), map[string]any{"error": e})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -14,13 +14,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/exporter"
 	"github.com/portagehq/portage/shared/filters"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/postgres"
 )
 
-// ExportStarter starts an export worker (exporter.Starter).
+// ExportStarter starts an export worker (lambdafn.ExportStarter).
 type ExportStarter interface {
 	Start(ctx context.Context, tenantID, exportID uuid.UUID) error
 }
@@ -84,7 +85,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, id Identit
 		}
 	case "filtered":
 		if _, err := filters.Parse(req.Filters); err != nil {
-			return badRequest(err.Error())
+			return err
 		}
 	case "segment":
 		if req.SegmentID == nil {
@@ -97,7 +98,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, id Identit
 		return badRequest("segment_id is only for export_type segment")
 	}
 	if err := exporter.CheckFields(req.SelectedFields); err != nil {
-		return badRequest(err.Error())
+		return err
 	}
 	if s.Exports == nil {
 		return errors.New("exports are not configured")
@@ -162,15 +163,12 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, id Identity) 
 		view = exportView(j, &d)
 		return err
 	})
-	if errors.Is(err, jobs.ErrNotFound) {
-		return notFound("no such export")
-	}
 	if err != nil {
 		return err
 	}
 	// Expiry is the application's to enforce: the lifecycle rule is lazy.
 	if view.ExpiresAt != nil && !s.now().Before(*view.ExpiresAt) {
-		return &Error{Status: http.StatusGone, Code: "gone", Message: fmt.Sprintf("this export expired at %s; create a new one", view.ExpiresAt.UTC().Format(time.RFC3339))}
+		return apperr.New(apperr.Gone, "%s", fmt.Sprintf("this export expired at %s; create a new one", view.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
 	if view.Status == jobs.StatusCompleted {
 		key := exporter.ObjectKey(view.TenantID, view.ID, view.FileFormat)
@@ -259,10 +257,6 @@ func (s *Server) createSegment(w http.ResponseWriter, r *http.Request, id Identi
 		seg, err = filters.CreateSegment(r.Context(), tx, id.TenantID, id.UserID, req.Name, req.Filters)
 		return err
 	})
-	var fe *filters.Error
-	if errors.As(err, &fe) {
-		return badRequest(fe.Msg)
-	}
 	if err != nil {
 		return err
 	}

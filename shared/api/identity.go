@@ -37,7 +37,7 @@ func checkUser(ctx context.Context, tx pgx.Tx, id Identity) error {
 		return fmt.Errorf("check the token's user: %w", err)
 	}
 	if !ok {
-		return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "the token's user (sub) is not a user of its tenant"}
+		return unauthorized("the token's user (sub) is not a user of its tenant")
 	}
 	return nil
 }
@@ -56,14 +56,14 @@ func identity(r *http.Request) (Identity, error) {
 	}
 	gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
 	if !ok || gw.Authorizer == nil || gw.Authorizer.JWT == nil {
-		return Identity{}, unauthorized()
+		return Identity{}, unauthorized("a valid bearer token is required")
 	}
 	claims := gw.Authorizer.JWT.Claims
 	// Only the canonical form: "{…}", "urn:uuid:…" or 32 bare hex digits
 	// would name the same tenant in another spelling.
 	tenant, err := uuid.Parse(claims[ClaimTenant])
 	if err != nil || tenant == uuid.Nil || !strings.EqualFold(claims[ClaimTenant], tenant.String()) {
-		return Identity{}, unauthorized()
+		return Identity{}, unauthorized("a valid bearer token is required")
 	}
 	id := Identity{TenantID: tenant}
 	if u, err := uuid.Parse(claims[ClaimUser]); err == nil && u != uuid.Nil && strings.EqualFold(claims[ClaimUser], u.String()) {

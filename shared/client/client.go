@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portagehq/portage/shared/api"
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/jobs"
 )
 
@@ -94,12 +95,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 func decodeError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var e struct {
-		Error   *api.Error `json:"error"`
-		Message string     `json:"message"`
+		Error   *apperr.Error `json:"error"`
+		Message string        `json:"message"`
 	}
 	if json.Unmarshal(b, &e) == nil {
 		if e.Error != nil {
-			return &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+			return &APIError{Status: resp.StatusCode, Code: string(e.Error.Code), Message: e.Error.Message}
 		}
 		if e.Message != "" {
 			return &APIError{Status: resp.StatusCode, Message: e.Message}

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/filters"
 	"github.com/portagehq/portage/shared/jobs"
@@ -66,13 +67,13 @@ func Run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 		return nil
 	}
 	reason := "the export failed on an internal error; please try again"
-	var fe *filters.Error
-	if errors.As(err, &fe) {
-		reason = fe.Msg
+	if apperr.Is(err, apperr.Invalid) {
+		reason = apperr.MessageOf(err)
 	}
 	d.log().ErrorContext(ctx, "export failed", "export_id", exportID, "tenant_id", tenantID, "error", err)
 	ferr := postgres.InTenantTx(context.WithoutCancel(ctx), d.DB, tenantID, func(tx pgx.Tx) error {
-		return jobs.FailExport(ctx, tx, exportID, reason)
+		_, err := jobs.FailExport(ctx, tx, exportID, reason)
+		return err
 	})
 	return errors.Join(err, ferr)
 }
@@ -104,11 +105,11 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 		raw := job.Filters
 		if job.ExportType == "segment" {
 			if det.SegmentID == nil {
-				return &filters.Error{Msg: "a segment export needs a segment"}
+				return apperr.Invalidf("a segment export needs a segment")
 			}
 			seg, err := filters.GetSegment(ctx, tx, *det.SegmentID)
 			if err != nil {
-				return &filters.Error{Msg: "the export's segment no longer exists"}
+				return apperr.Invalidf("the export's segment no longer exists")
 			}
 			raw = seg.Filters
 		}

@@ -1,10 +1,10 @@
 package exporter
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 )
 
@@ -22,18 +22,13 @@ var extraFields = map[string]bool{"id": true, "workspace_id": true, "tags": true
 
 var customName = regexp.MustCompile(`^[a-z0-9_][a-z0-9_ -]{0,63}$`)
 
-// FieldError names a field that cannot be exported (HTTP 400).
-type FieldError struct{ Msg string }
-
-func (e *FieldError) Error() string { return e.Msg }
-
 // CheckFields validates selected_fields: standard fields, id, workspace_id,
 // tags, created_at, updated_at and custom.<name>, each once.
 func CheckFields(fields []string) error {
 	seen := map[string]bool{}
 	for _, f := range fields {
 		if seen[f] {
-			return &FieldError{fmt.Sprintf("selected_fields names %q twice", f)}
+			return apperr.Invalidf("selected_fields names %q twice", f)
 		}
 		seen[f] = true
 		if _, ok := contacts.FieldByName(f); ok || extraFields[f] {
@@ -42,7 +37,7 @@ func CheckFields(fields []string) error {
 		if name, ok := strings.CutPrefix(f, "custom."); ok && customName.MatchString(name) {
 			continue
 		}
-		return &FieldError{fmt.Sprintf("selected_fields: unknown field %q; use contact fields, id, workspace_id, tags, created_at, updated_at or custom.<name>", f)}
+		return apperr.Invalidf("selected_fields: unknown field %q; use contact fields, id, workspace_id, tags, created_at, updated_at or custom.<name>", f)
 	}
 	return nil
 }

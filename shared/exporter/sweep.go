@@ -2,12 +2,13 @@ package exporter
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 )
@@ -33,41 +34,23 @@ func (s Sweeper) Sweep(ctx context.Context) (int, error) {
 		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
-			SELECT j.id, d.object_key FROM export_jobs j
-			LEFT JOIN export_job_details d ON d.export_job_id = j.id
-			WHERE j.status = 'completed' AND j.expires_at < now() AT TIME ZONE 'UTC'
-			ORDER BY j.expires_at LIMIT 1000 FOR UPDATE OF j SKIP LOCKED`)
+		expired, err := jobs.LockExpiredExports(ctx, tx, 1000)
 		if err != nil {
-			return fmt.Errorf("find expired exports: %w", err)
-		}
-		var ids []string
-		var keys []*string
-		for rows.Next() {
-			var id string
-			var key *string
-			if err := rows.Scan(&id, &key); err != nil {
-				rows.Close()
-				return err
-			}
-			ids, keys = append(ids, id), append(keys, key)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if k != nil {
-				if err := s.Store.Delete(ctx, *k); err != nil {
+		ids := make([]uuid.UUID, len(expired))
+		for i, e := range expired {
+			if e.ObjectKey != nil {
+				if err := s.Store.Delete(ctx, *e.ObjectKey); err != nil {
 					return err
 				}
 			}
+			ids[i] = e.ID
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		tag, err := tx.Exec(ctx, `UPDATE export_jobs SET status = 'expired' WHERE id = ANY($1::uuid[])`, ids)
-		n = int(tag.RowsAffected())
+		n, err = jobs.MarkExpired(ctx, tx, ids)
 		return err
 	})
 	if err == nil && n > 0 {

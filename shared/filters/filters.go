@@ -1,4 +1,4 @@
-// Package filters owns the export filter language of DESIGN.md §6 and its
+// Package filters owns the export filter language of docs/design.md §6 and its
 // compilation to parameterized SQL: every value is a bind parameter, every
 // field name comes from a fixed list, and anything unknown is an error that
 // names it.
@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 )
 
@@ -37,12 +38,6 @@ type Condition struct {
 	Value string `json:"value,omitempty"`
 }
 
-// Error is a filter the caller must fix (HTTP 400); it names the key,
-// field or operator at fault.
-type Error struct{ Msg string }
-
-func (e *Error) Error() string { return e.Msg }
-
 var knownKeys = map[string]bool{"tags": true, "tags_all": true, "created_after": true, "created_before": true,
 	"updated_after": true, "updated_before": true, "workspace_id": true, "where": true}
 
@@ -60,7 +55,7 @@ func Parse(raw []byte) (Filter, error) {
 	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &keys); err != nil {
-		return f, &Error{"filters must be a JSON object: " + err.Error()}
+		return f, apperr.Invalidf("%s", "filters must be a JSON object: "+err.Error())
 	}
 	var unknown []string
 	for k := range keys {
@@ -70,7 +65,7 @@ func Parse(raw []byte) (Filter, error) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return f, &Error{fmt.Sprintf("unknown filter key %s; use tags, tags_all, created_after, created_before, updated_after, updated_before, workspace_id, where", quote(unknown))}
+		return f, apperr.Invalidf("unknown filter key %s; use tags, tags_all, created_after, created_before, updated_after, updated_before, workspace_id, where", quote(unknown))
 	}
 	for k, v := range keys {
 		if err := decodeKey(k, v, &f); err != nil {
@@ -79,13 +74,13 @@ func Parse(raw []byte) (Filter, error) {
 	}
 	for i, c := range f.Where {
 		if !ops[c.Op] {
-			return f, &Error{fmt.Sprintf("where[%d]: unknown operator %q; use eq, neq, contains, starts_with, empty, not_empty", i, c.Op)}
+			return f, apperr.Invalidf("where[%d]: unknown operator %q; use eq, neq, contains, starts_with, empty, not_empty", i, c.Op)
 		}
 		if _, _, err := column(c.Field); err != nil {
-			return f, &Error{fmt.Sprintf("where[%d]: %v", i, err)}
+			return f, apperr.Invalidf("where[%d]: %v", i, err)
 		}
 		if (c.Op == "empty" || c.Op == "not_empty") && c.Value != "" {
-			return f, &Error{fmt.Sprintf("where[%d]: %s takes no value", i, c.Op)}
+			return f, apperr.Invalidf("where[%d]: %s takes no value", i, c.Op)
 		}
 	}
 	return f, nil
@@ -118,7 +113,7 @@ func decodeKey(k string, v json.RawMessage, f *Filter) error {
 		if strings.HasSuffix(k, "_after") || strings.HasSuffix(k, "_before") {
 			hint = " (an RFC 3339 time such as 2024-03-04T00:00:00Z)"
 		}
-		return &Error{fmt.Sprintf("filter %q: %v%s", k, err, hint)}
+		return apperr.Invalidf("filter %q: %v%s", k, err, hint)
 	}
 	return nil
 }

@@ -3,12 +3,13 @@ package filters
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/postgres"
 )
 
 // Segment is a stored filter.
@@ -22,12 +23,12 @@ type Segment struct {
 }
 
 // ErrSegmentNotFound means no segment with that id is visible to the tenant.
-var ErrSegmentNotFound = errors.New("segment not found")
+var ErrSegmentNotFound = &apperr.Error{Code: apperr.NotFound, Message: "no such segment"}
 
 // CreateSegment validates the filter and stores it.
 func CreateSegment(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, createdBy *uuid.UUID, name string, raw json.RawMessage) (Segment, error) {
 	if name == "" || len(name) > 200 {
-		return Segment{}, &Error{"a segment needs a name (at most 200 characters)"}
+		return Segment{}, apperr.Invalidf("a segment needs a name (at most 200 characters)")
 	}
 	if _, err := Parse(raw); err != nil {
 		return Segment{}, err
@@ -51,7 +52,7 @@ func GetSegment(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Segment, error) {
 	var s Segment
 	err := tx.QueryRow(ctx, `SELECT id, tenant_id, name, filters, created_by, created_at FROM segments WHERE id = $1`, id).
 		Scan(&s.ID, &s.TenantID, &s.Name, &s.Filters, &s.CreatedBy, &s.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if postgres.IsNotFound(err) {
 		return s, ErrSegmentNotFound
 	}
 	return s, err

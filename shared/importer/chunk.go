@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/mapping"
@@ -27,12 +28,8 @@ const MaxErrorsKept = 100
 // ChunkResult is what one chunk did. Created + Updated + Skipped + Errors =
 // Rows.
 type ChunkResult struct {
-	Index   int `json:"index"`
-	Rows    int `json:"rows"`
-	Created int `json:"created"`
-	Updated int `json:"updated"`
-	Skipped int `json:"skipped"`
-	Errors  int `json:"errors"`
+	Index int `json:"index"`
+	jobs.ChunkCounts
 	// Replayed is true when the chunk had already been applied and this call
 	// only returned the recorded result.
 	Replayed bool `json:"replayed"`
@@ -68,7 +65,7 @@ func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
 		return ChunkResult{}, err
 	}
 	if len(rows) != c.Rows {
-		return ChunkResult{}, inputErrorf("chunk %d of job %s: part has %d rows, the manifest says %d", c.Index, c.JobID, len(rows), c.Rows)
+		return ChunkResult{}, apperr.Invalidf("chunk %d of job %s: part has %d rows, the manifest says %d", c.Index, c.JobID, len(rows), c.Rows)
 	}
 	var res ChunkResult
 	for attempt := 0; ; attempt++ {
@@ -83,13 +80,7 @@ func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
 		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
 	if err != nil {
-		if IsInput(err) || errors.Is(err, jobs.ErrWrongState) {
-			return res, err
-		}
-		if postgres.IsRetryable(err) || postgres.IsConnectionError(err) {
-			return res, &TransientError{Err: fmt.Errorf("chunk %d of job %s: %w", c.Index, c.JobID, err)}
-		}
-		return res, fmt.Errorf("chunk %d of job %s: %w", c.Index, c.JobID, err)
+		return res, postgres.AppError(fmt.Errorf("chunk %d of job %s: %w", c.Index, c.JobID, err))
 	}
 	return res, nil
 }
@@ -97,38 +88,35 @@ func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
 func readPart(ctx context.Context, store objstore.Store, key string) ([]partRow, error) {
 	rc, err := store.Get(ctx, key)
 	if errors.Is(err, objstore.ErrNotFound) {
-		return nil, inputErrorf("chunk part %s is missing; prepare must run again", key)
+		return nil, apperr.Invalidf("chunk part %s is missing; prepare must run again", key)
 	}
 	if err != nil {
-		return nil, &TransientError{Err: err}
+		return nil, apperr.Retryable(err)
 	}
 	defer rc.Close()
 	// Read into a string builder: the rows' values are substrings of the
 	// part, with no copy of it on the way.
 	var part strings.Builder
 	if _, err := io.Copy(&part, rc); err != nil {
-		return nil, &TransientError{Err: fmt.Errorf("read chunk part %s: %w", key, err)}
+		return nil, apperr.Retryable(fmt.Errorf("read chunk part %s: %w", key, err))
 	}
 	rows, err := decodePart(part.String())
 	if err != nil {
-		return nil, inputErrorf("chunk part %s is damaged (%v); prepare must run again", key, err)
+		return nil, apperr.Invalidf("chunk part %s is damaged (%v); prepare must run again", key, err)
 	}
 	return rows, nil
 }
 
 func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (ChunkResult, error) {
-	res := ChunkResult{Index: c.Index, Rows: len(rows)}
-	// Claim the chunk. A concurrent attempt at the same chunk waits here on
-	// the primary key until this transaction ends, then sees the result row.
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO import_chunks (import_job_id, chunk_index, tenant_id, first_row, last_row, row_count)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-		c.JobID, c.Index, c.TenantID, c.FirstRow, c.LastRow, len(rows))
+	res := ChunkResult{Index: c.Index, ChunkCounts: jobs.ChunkCounts{Rows: len(rows)}}
+	claimed, err := jobs.ClaimChunk(ctx, tx, jobs.ChunkClaim{JobID: c.JobID, TenantID: c.TenantID, Index: c.Index,
+		FirstRow: c.FirstRow, LastRow: c.LastRow, Rows: len(rows)})
 	if err != nil {
-		return res, fmt.Errorf("claim chunk: %w", err)
+		return res, err
 	}
-	if tag.RowsAffected() == 0 {
-		return recordedResult(ctx, tx, c)
+	if !claimed {
+		recorded, err := jobs.RecordedChunk(ctx, tx, c.JobID, c.Index)
+		return ChunkResult{Index: c.Index, ChunkCounts: recorded, Replayed: true}, err
 	}
 	job, err := jobs.GetImport(ctx, tx, c.JobID)
 	if err != nil {
@@ -142,7 +130,7 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 		job.Status = jobs.StatusProcessing
 	}
 	if job.Status != jobs.StatusProcessing {
-		return res, fmt.Errorf("apply chunk to a %s job: %w", job.Status, jobs.ErrWrongState)
+		return res, jobs.WrongState("apply a chunk to", job.Status)
 	}
 	opts := &job.ImportOptions
 	w, err := contacts.Begin(ctx, tx, c.JobID)
@@ -163,7 +151,7 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 		case r.Input != nil:
 			valid = append(valid, r)
 		default:
-			return res, inputErrorf("chunk part %s: row %d is empty", c.Key, r.Row)
+			return res, apperr.Invalidf("chunk part %s: row %d is empty", c.Key, r.Row)
 		}
 	}
 
@@ -181,17 +169,8 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 	if err != nil {
 		return res, err
 	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE import_chunks SET created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6,
-			errors = $7, completed_at = now()
-		WHERE import_job_id = $1 AND chunk_index = $2`,
-		c.JobID, c.Index, res.Created, res.Updated, res.Skipped, res.Errors, string(errsJSON)); err != nil {
-		return res, fmt.Errorf("record chunk result: %w", err)
-	}
-	// Last, so the job row's lock is held for as short a time as possible.
-	if _, err := tx.Exec(ctx, `UPDATE import_jobs SET processed_rows = coalesce(processed_rows, 0) + $2 WHERE id = $1`,
-		c.JobID, len(rows)); err != nil {
-		return res, fmt.Errorf("count processed rows: %w", err)
+	if err := jobs.RecordChunk(ctx, tx, c.JobID, c.Index, res.ChunkCounts, errsJSON); err != nil {
+		return res, err
 	}
 	return res, nil
 }
@@ -270,18 +249,6 @@ func applyRows(ctx context.Context, tx pgx.Tx, w *contacts.Writer, c Chunk, opts
 		}
 	}
 	return counts, nil
-}
-
-func recordedResult(ctx context.Context, tx pgx.Tx, c Chunk) (ChunkResult, error) {
-	res := ChunkResult{Index: c.Index, Replayed: true}
-	err := tx.QueryRow(ctx, `
-		SELECT row_count, created_count, updated_count, skipped_count, error_count
-		FROM import_chunks WHERE import_job_id = $1 AND chunk_index = $2`, c.JobID, c.Index).
-		Scan(&res.Rows, &res.Created, &res.Updated, &res.Skipped, &res.Errors)
-	if err != nil {
-		return res, fmt.Errorf("read recorded chunk result: %w", err)
-	}
-	return res, nil
 }
 
 func nonNil[T any](s []T) []T {

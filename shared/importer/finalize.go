@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/postgres"
 )
@@ -19,30 +20,22 @@ import (
 func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.ImportJob, error) {
 	var job jobs.ImportJob
 	err := postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT status FROM import_jobs WHERE id = $1 FOR UPDATE`, jobID).Scan(&status); err != nil {
-			if err == pgx.ErrNoRows {
-				return jobs.ErrNotFound
-			}
+		var err error
+		if job, err = jobs.Lock(ctx, tx, jobID); err != nil || job.Status == jobs.StatusCompleted {
 			return err
 		}
-		if status == jobs.StatusCompleted {
-			var err error
-			job, err = jobs.GetImport(ctx, tx, jobID)
-			return err
-		}
-		if status == jobs.StatusFailed {
+		if job.Status == jobs.StatusFailed {
 			// A redriven execution whose chunks had all been applied.
 			reopened, err := jobs.Reopen(ctx, tx, jobID)
 			if err != nil {
 				return err
 			}
 			if reopened {
-				status = jobs.StatusProcessing
+				job.Status = jobs.StatusProcessing
 			}
 		}
-		if status != jobs.StatusProcessing {
-			return fmt.Errorf("finalize a %s job: %w", status, jobs.ErrWrongState)
+		if !jobs.Allowed(jobs.OpComplete, job.Status) {
+			return jobs.WrongState(jobs.OpComplete, job.Status)
 		}
 		det, err := jobs.GetDetails(ctx, tx, jobID)
 		if err != nil {
@@ -52,38 +45,23 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 		if err != nil {
 			return err
 		}
-		n, rows, created, updated, skipped, errCount := sums.Chunks, sums.Rows, sums.Created, sums.Updated, sums.Skipped, sums.Errors
+		if sums.Chunks != deref(det.ChunkCount) {
+			// A chunk still running, or one Step Functions will retry.
+			return apperr.Retryable(fmt.Errorf("finalize job %s: %d of %d chunks applied", jobID, sums.Chunks, deref(det.ChunkCount)))
+		}
+		total := deref(job.TotalRows)
+		if sums.Created+sums.Updated+sums.Skipped+sums.Errors != sums.Rows || sums.Rows != total || job.ProcessedRows != total {
+			return fmt.Errorf("finalize job %s: counters disagree: created %d + updated %d + skipped %d + errors %d, chunk rows %d, processed %d, total %d",
+				jobID, sums.Created, sums.Updated, sums.Skipped, sums.Errors, sums.Rows, job.ProcessedRows, total)
+		}
 		errs, err := jobs.FirstChunkErrors(ctx, tx, jobID, MaxErrorsKept)
 		if err != nil {
 			return err
 		}
-		if n != deref(det.ChunkCount) {
-			return &TransientError{Err: fmt.Errorf("finalize job %s: %d of %d chunks applied", jobID, n, deref(det.ChunkCount))}
-		}
-		job, err = jobs.GetImport(ctx, tx, jobID)
-		if err != nil {
-			return err
-		}
-		total := deref(job.TotalRows)
-		if created+updated+skipped+errCount != rows || rows != total || job.ProcessedRows != total {
-			return fmt.Errorf("finalize job %s: counters disagree: created %d + updated %d + skipped %d + errors %d, chunk rows %d, processed %d, total %d",
-				jobID, created, updated, skipped, errCount, rows, job.ProcessedRows, total)
-		}
-		_, err = tx.Exec(ctx, `
-			UPDATE import_jobs SET status = 'completed', completed_at = now() AT TIME ZONE 'UTC',
-				created_count = $2, updated_count = $3, skipped_count = $4, error_count = $5,
-				imported_count = $7, errors = $6
-			WHERE id = $1`, jobID, created, updated, skipped, errCount, string(errs), created+updated)
-		if err != nil {
-			return fmt.Errorf("complete job: %w", err)
-		}
-		job, err = jobs.GetImport(ctx, tx, jobID)
+		job, err = jobs.Complete(ctx, tx, jobID, sums, errs)
 		return err
 	})
-	if err != nil {
-		return job, classify(err)
-	}
-	return job, nil
+	return job, postgres.AppError(err)
 }
 
 // Fail records why a job failed (the state machine's Catch). A job already
@@ -92,5 +70,5 @@ func Fail(ctx context.Context, d Deps, tenantID, jobID uuid.UUID, reason string)
 	err := postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
 		return jobs.MarkFailed(ctx, tx, jobID, reason)
 	})
-	return classify(err)
+	return postgres.AppError(err)
 }

@@ -3,11 +3,11 @@ package importer_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
@@ -134,19 +134,19 @@ func TestPrepareRefusesBadInput(t *testing.T) {
 			e := newEnv(t)
 			job := e.newJob(t, tt.file, tt.content, tt.mapping, jobs.Options{})
 			_, err := importer.Prepare(context.Background(), e.deps, e.tenant, job)
-			var ie *importer.InputError
-			if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tt.want) {
-				t.Fatalf("prepare error = %v, want an InputError containing %q", err, tt.want)
+			ie, ok := apperr.As(err)
+			if !ok || apperr.TaskName(err) != apperr.TaskInput || !strings.Contains(ie.Message, tt.want) {
+				t.Fatalf("prepare error = %v, want an input error containing %q", err, tt.want)
 			}
 			// The state machine's Catch records the reason; nothing was written.
-			if err := importer.Fail(context.Background(), e.deps, e.tenant, job, ie.Msg); err != nil {
+			if err := importer.Fail(context.Background(), e.deps, e.tenant, job, ie.Message); err != nil {
 				t.Fatal(err)
 			}
 			if n := e.count(t, `SELECT count(*) FROM contacts`); n != 0 {
 				t.Fatalf("%d contacts written", n)
 			}
 			if n := e.count(t, `SELECT count(*) FROM import_jobs j JOIN import_job_details d ON d.import_job_id = j.id
-				WHERE j.id = $1 AND j.status = 'failed' AND d.failure_reason = $2 AND j.errors->0->>'message' = $2`, job, ie.Msg); n != 1 {
+				WHERE j.id = $1 AND j.status = 'failed' AND d.failure_reason = $2 AND j.errors->0->>'message' = $2`, job, ie.Message); n != 1 {
 				t.Fatal("the failure reason was not recorded on the job")
 			}
 		})
@@ -194,8 +194,7 @@ func TestFinalizeNeedsEveryChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = importer.Finalize(ctx, e.deps, e.tenant, job)
-	var te *importer.TransientError
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "1 of 2 chunks applied") {
+	if !apperr.Is(err, apperr.Transient) || !strings.Contains(err.Error(), "1 of 2 chunks applied") {
 		t.Fatalf("finalize with a missing chunk: %v", err)
 	}
 	if _, err := importer.ApplyChunk(ctx, e.deps, cs[1]); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/formula"
 	"github.com/portagehq/portage/shared/jobs"
@@ -34,7 +35,7 @@ const DefaultChunkRows = 5000
 // parts and a manifest, writes the error report when any row is bad, and
 // moves the job to processing with total_rows set.
 //
-// A file or mapping that cannot be imported is an *InputError and nothing is
+// A file or mapping that cannot be imported is an apperr.Invalid error and nothing is
 // written to the contacts. Prepare is deterministic, so running it again for
 // a job that is still pending rewrites the same objects; for a job already
 // prepared it returns the recorded result without reading the file again.
@@ -51,7 +52,7 @@ func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareRes
 		return err
 	})
 	if err != nil {
-		return res, classify(err)
+		return res, postgres.AppError(err)
 	}
 	switch {
 	case job.Status == jobs.StatusProcessing && det.ManifestKey != nil:
@@ -61,7 +62,7 @@ func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareRes
 		}
 		return res, nil
 	case job.Status != jobs.StatusPending:
-		return res, fmt.Errorf("prepare job %s: status %s: %w", jobID, job.Status, jobs.ErrWrongState)
+		return res, jobs.WrongState(jobs.OpPrepare, job.Status)
 	}
 
 	p := &preparer{d: d, job: &job, res: &res}
@@ -69,7 +70,7 @@ func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareRes
 		p.d.ChunkRows = DefaultChunkRows
 	}
 	if err := p.run(ctx, det.SourceKey); err != nil {
-		return res, classify(err)
+		return res, postgres.AppError(err)
 	}
 	err = postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
 		return jobs.MarkPrepared(ctx, tx, jobID, jobs.Prepared{
@@ -78,7 +79,7 @@ func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareRes
 		})
 	})
 	if err != nil {
-		return res, classify(err)
+		return res, postgres.AppError(err)
 	}
 	return res, nil
 }
@@ -104,10 +105,10 @@ type preparer struct {
 func (p *preparer) run(ctx context.Context, sourceKey string) error {
 	rc, err := p.d.Store.Get(ctx, sourceKey)
 	if errors.Is(err, objstore.ErrNotFound) {
-		return inputErrorf("the uploaded file %q was not found; upload it again", p.job.FileName)
+		return apperr.Invalidf("the uploaded file %q was not found; upload it again", p.job.FileName)
 	}
 	if err != nil {
-		return &TransientError{Err: fmt.Errorf("open upload: %w", err)}
+		return apperr.Retryable(fmt.Errorf("open upload: %w", err))
 	}
 	defer rc.Close()
 	opts := p.job.ImportOptions
@@ -192,7 +193,7 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 		}
 	}
 	if total == 0 {
-		return inputErrorf("the file has a header but no data rows")
+		return apperr.Invalidf("the file has a header but no data rows")
 	}
 	if err := p.flushPart(); err != nil {
 		return err
@@ -202,7 +203,7 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 	}
 	if p.report != nil {
 		if err := p.report.close(); err != nil {
-			return &TransientError{Err: fmt.Errorf("write error report: %w", err)}
+			return apperr.Retryable(fmt.Errorf("write error report: %w", err))
 		}
 		p.report = nil
 		p.res.ErrorReportKey = errorReportKey(p.job.TenantID, p.job.ID)
@@ -213,7 +214,7 @@ func (p *preparer) run(ctx context.Context, sourceKey string) error {
 	}
 	key := manifestKey(p.job.TenantID, p.job.ID)
 	if err := p.d.Store.Put(ctx, key, bytes.NewReader(manifest)); err != nil {
-		return &TransientError{Err: fmt.Errorf("write manifest: %w", err)}
+		return apperr.Retryable(fmt.Errorf("write manifest: %w", err))
 	}
 	p.res.ManifestKey, p.res.ChunkCount, p.res.TotalRows = key, len(p.chunks), total
 	return nil
@@ -234,7 +235,7 @@ func (p *preparer) flushPart() error {
 	p.part.buf = make([]byte, 0, cap(part))
 	p.uploads.Go(func() error {
 		if err := p.d.Store.Put(p.uctx, c.Key, bytes.NewReader(part)); err != nil {
-			return &TransientError{Err: fmt.Errorf("write chunk part %d: %w", c.Index, err)}
+			return apperr.Retryable(fmt.Errorf("write chunk part %d: %w", c.Index, err))
 		}
 		return nil
 	})
@@ -392,29 +393,6 @@ func (r *errorReport) close() error {
 func (r *errorReport) abort() {
 	r.pw.CloseWithError(errors.New("prepare failed"))
 	<-r.done
-}
-
-// classify turns the errors of the steps into the types the state machine
-// matches: file and mapping problems are *InputError; database and storage
-// outages are *TransientError.
-func classify(err error) error {
-	var fe *readers.FileError
-	var me *mapping.Error
-	var ie *InputError
-	var te *TransientError
-	switch {
-	case errors.As(err, &ie), errors.As(err, &te):
-		return err
-	case errors.As(err, &fe):
-		return &InputError{Msg: fe.Error()}
-	case errors.As(err, &me):
-		return &InputError{Msg: me.Error()}
-	case errors.Is(err, jobs.ErrNotFound):
-		return inputErrorf("import job not found")
-	case postgres.IsConnectionError(err), postgres.IsRetryable(err):
-		return &TransientError{Err: err}
-	}
-	return err
 }
 
 func deref(p *int) int {

@@ -29,7 +29,7 @@ type Preview struct {
 }
 
 // PreviewFile reads the header and up to n rows of a file with the same
-// readers the pipeline uses. A damaged file is a *readers.FileError.
+// readers the pipeline uses. A damaged file is an apperr.Invalid error.
 func PreviewFile(r io.Reader, name string, n int, opts readers.Options) (Preview, error) {
 	if opts.KnownHeader == nil {
 		opts.KnownHeader = mapping.KnownHeader

@@ -3,12 +3,13 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/postgres"
 )
 
 // Export statuses beyond the import ones.
@@ -16,6 +17,9 @@ const (
 	// StatusExpired: the file is gone (7 days after completion).
 	StatusExpired = "expired"
 )
+
+// ErrExportNotFound means no export with that id is visible to the tenant.
+var ErrExportNotFound = &apperr.Error{Code: apperr.NotFound, Message: "no such export"}
 
 // ExportLife is how long an export's file can be downloaded.
 const ExportLife = 7 * 24 * time.Hour
@@ -90,8 +94,8 @@ func scanExport(row pgx.Row) (ExportJob, error) {
 	var fields []byte
 	err := row.Scan(&j.ID, &j.TenantID, &j.ExportType, &j.Filters, &fields, &j.FileFormat, &j.FileURL, &j.FileSize,
 		&j.Status, &j.TotalContacts, &j.ProcessedContacts, &j.StartedAt, &j.CompletedAt, &j.ExpiresAt, &j.CreatedBy, &j.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return j, ErrNotFound
+	if postgres.IsNotFound(err) {
+		return j, ErrExportNotFound
 	}
 	if err != nil {
 		return j, fmt.Errorf("read export job: %w", err)
@@ -112,8 +116,8 @@ func GetExportDetails(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ExportDetai
 	var d ExportDetails
 	err := tx.QueryRow(ctx, `SELECT segment_id, object_key, formula_safe, failure_reason FROM export_job_details
 		WHERE export_job_id = $1`, id).Scan(&d.SegmentID, &d.ObjectKey, &d.FormulaSafe, &d.FailureReason)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, ErrNotFound
+	if postgres.IsNotFound(err) {
+		return d, ErrExportNotFound
 	}
 	return d, err
 }
@@ -146,7 +150,7 @@ func StartExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, total *int) error
 		return fmt.Errorf("start export %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("start export %s: %w", id, ErrWrongState)
+		return &apperr.Error{Code: apperr.Conflict, Message: "the export has already ended", Err: ErrWrongState}
 	}
 	return nil
 }
@@ -169,12 +173,17 @@ func CompleteExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, fileURL, key s
 	return err
 }
 
-// FailExport records why an export failed.
-func FailExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) error {
-	if _, err := tx.Exec(ctx, `UPDATE export_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC'
-		WHERE id = $1 AND status IN ('pending', 'processing')`, id); err != nil {
-		return fmt.Errorf("fail export %s: %w", id, err)
+// FailExport records why a pending or processing export failed, and
+// reports whether it did (an export that ended meanwhile is left alone).
+func FailExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) (bool, error) {
+	tag, err := tx.Exec(ctx, `UPDATE export_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC'
+		WHERE id = $1 AND status IN ('pending', 'processing')`, id)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
 	}
-	_, err := tx.Exec(ctx, `UPDATE export_job_details SET failure_reason = $2, updated_at = now() WHERE export_job_id = $1`, id, reason)
-	return err
+	if _, err := tx.Exec(ctx, `UPDATE export_job_details SET failure_reason = $2, updated_at = now() WHERE export_job_id = $1`,
+		id, reason); err != nil {
+		return false, fmt.Errorf("fail export %s: %w", id, err)
+	}
+	return true, nil
 }

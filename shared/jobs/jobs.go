@@ -3,113 +3,17 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/portagehq/portage/shared/contacts"
-	"github.com/portagehq/portage/shared/mapping"
+	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/postgres"
 )
 
-// Status values of import_jobs.status.
-const (
-	StatusPending    = "pending"
-	StatusProcessing = "processing"
-	StatusCompleted  = "completed"
-	StatusFailed     = "failed"
-	// StatusRollingBack: a rollback is under way (batches are reversing
-	// the job's events).
-	StatusRollingBack = "rolling_back"
-	StatusRolledBack  = "rolled_back"
-)
-
-// ErrNotFound means no job with that id is visible to the tenant.
-var ErrNotFound = errors.New("import job not found")
-
-// ErrWrongState means the job is not in a state that allows the operation.
-var ErrWrongState = errors.New("import job is in the wrong state")
-
-// Duplicate strategies (import_options.duplicate_strategy).
-const (
-	Skip       = "skip"
-	Update     = "update"
-	Merge      = "merge"
-	UpdateOnly = "update_only"
-)
-
-// Options is import_options. Unknown keys are refused when decoding.
-type Options struct {
-	// DuplicateStrategy says what a row whose key matches a live contact
-	// does; default skip.
-	DuplicateStrategy string `json:"duplicate_strategy,omitempty"`
-	// OverwriteBlanks makes update and update_only clear a field the file
-	// maps but leaves blank; by default blanks never erase.
-	OverwriteBlanks bool `json:"overwrite_blanks,omitempty"`
-	// Tags are added to every created or updated contact.
-	Tags []string `json:"tags,omitempty"`
-	// WorkspaceID is the workspace of created contacts.
-	WorkspaceID *uuid.UUID `json:"workspace_id,omitempty"`
-	// DryRun validates and counts everything and keeps no contact or event.
-	DryRun bool `json:"dry_run,omitempty"`
-	// Sheet names the XLSX sheet to read; default the first visible one.
-	Sheet string `json:"sheet,omitempty"`
-	// HeaderRow is the row the column names are on (as a spreadsheet
-	// numbers it); default: the row that looks like the header.
-	HeaderRow int `json:"header_row,omitempty"`
-	// RawErrorReport writes the error report's values as the file had
-	// them; by default a value a spreadsheet would run as a formula is
-	// made inert, as in exports.
-	RawErrorReport bool `json:"raw_error_report,omitempty"`
-	mapping.Options
-}
-
-// ParseOptions decodes and validates import_options.
-func ParseOptions(raw []byte) (Options, error) {
-	var o Options
-	if len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, fmt.Errorf("import_options: %w", err)
-		}
-	}
-	return o, o.Validate()
-}
-
-// Validate checks the options and fills defaults.
-func (o *Options) Validate() error {
-	if o.HeaderRow < 0 {
-		return fmt.Errorf("import_options.header_row %d: give the row number of the column names, 1 or more", o.HeaderRow)
-	}
-	switch o.DuplicateStrategy {
-	case "":
-		o.DuplicateStrategy = Skip
-	case Skip, Update, Merge, UpdateOnly:
-	default:
-		return fmt.Errorf("import_options.duplicate_strategy %q: use skip, update, merge or update_only", o.DuplicateStrategy)
-	}
-	if len(o.Tags) > contacts.MaxTags {
-		return fmt.Errorf("import_options.tags: %d tags, more than the %d a contact may have", len(o.Tags), contacts.MaxTags)
-	}
-	for _, t := range o.Tags {
-		if strings.TrimSpace(t) == "" || utf8.RuneCountInString(t) > contacts.MaxTagLen {
-			return fmt.Errorf("import_options.tags: %q is not a tag (1–%d characters)", truncateTag(t), contacts.MaxTagLen)
-		}
-	}
-	return o.Options.Validate()
-}
-
-func truncateTag(t string) string {
-	if r := []rune(t); len(r) > 40 {
-		return string(r[:40]) + "…"
-	}
-	return t
-}
+// ErrNotFound means no import with that id is visible to the tenant.
+var ErrNotFound = &apperr.Error{Code: apperr.NotFound, Message: "no such import"}
 
 // ImportJob is an import_jobs row; JSON names are the seed's column names.
 type ImportJob struct {
@@ -218,6 +122,13 @@ func GetImport(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ImportJob, error) 
 	return scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = $1`, id))
 }
 
+// Lock reads a job and locks its row until the transaction ends: the
+// first statement of every step that changes the job, so that concurrent
+// steps of one job take turns.
+func Lock(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ImportJob, error) {
+	return scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = $1 FOR UPDATE`, id))
+}
+
 func scanImport(row pgx.Row) (ImportJob, error) {
 	var j ImportJob
 	var mappingJSON, optsJSON []byte
@@ -226,7 +137,7 @@ func scanImport(row pgx.Row) (ImportJob, error) {
 		&mappingJSON, &optsJSON, &j.Status, &j.TotalRows, &j.ImportedCount, &j.UpdatedCount, &j.CreatedCount,
 		&j.SkippedCount, &j.ErrorCount, &j.Errors, &j.ProcessedRows, &j.StartedAt, &j.CompletedAt,
 		&j.CreatedBy, &created, &j.CanRollback, &j.RolledBackAt)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if postgres.IsNotFound(err) {
 		return j, ErrNotFound
 	}
 	if err != nil {
@@ -252,7 +163,7 @@ func GetDetails(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Details, error) {
 		FROM import_job_details WHERE import_job_id = $1`, id).
 		Scan(&d.SourceKey, &d.ManifestKey, &d.ErrorReportKey, &d.ChunkCount, &d.FailureReason,
 			&d.RollbackEvents, &d.RollbackDone, &d.RollbackConflicts, &d.RollbackStartedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if postgres.IsNotFound(err) {
 		return d, ErrNotFound
 	}
 	if err != nil {
@@ -277,12 +188,12 @@ func MarkPrepared(ctx context.Context, tx pgx.Tx, id uuid.UUID, p Prepared) erro
 	tag, err := tx.Exec(ctx, `
 		UPDATE import_jobs SET status = 'processing', total_rows = $2, file_type = $3,
 			started_at = coalesce(started_at, now() AT TIME ZONE 'UTC'), processed_rows = coalesce(processed_rows, 0)
-		WHERE id = $1 AND status IN ('pending', 'processing')`, id, p.TotalRows, p.FileType)
+		WHERE id = $1 AND status = ANY($4::text[])`, id, p.TotalRows, p.FileType, from(OpPrepare))
 	if err != nil {
 		return fmt.Errorf("mark import job %s prepared: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("mark import job %s prepared: %w", id, ErrWrongState)
+		return refused(ctx, tx, OpPrepare, id)
 	}
 	_, err = tx.Exec(ctx, `
 		UPDATE import_job_details SET manifest_key = $2, error_report_key = $3, chunk_count = $4, updated_at = now()
@@ -293,13 +204,13 @@ func MarkPrepared(ctx context.Context, tx pgx.Tx, id uuid.UUID, p Prepared) erro
 	return nil
 }
 
-// MarkFailed records why a job failed. Rows already written stay (and stay
-// rollbackable); a job that already completed or was rolled back is left as
-// it is and ErrWrongState returned.
 // maxReason bounds a stored failure reason: it is shown in every job view
 // and list, which must stay far under Lambda's 6 MB response.
 const maxReason = 2000
 
+// MarkFailed records why a job failed. Rows already written stay (and stay
+// rollbackable); a job that already completed or was rolled back is left as
+// it is and ErrWrongState returned.
 func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) error {
 	if r := []rune(reason); len(r) > maxReason {
 		reason = string(r[:maxReason]) + "…"
@@ -308,12 +219,12 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 	tag, err := tx.Exec(ctx, `
 		UPDATE import_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC',
 			errors = CASE WHEN coalesce(jsonb_array_length(errors), 0) = 0 THEN $2::jsonb ELSE errors END
-		WHERE id = $1 AND status IN ('pending', 'processing', 'failed')`, id, string(errs))
+		WHERE id = $1 AND status = ANY($3::text[])`, id, string(errs), from(OpFail))
 	if err != nil {
 		return fmt.Errorf("mark import job %s failed: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("mark import job %s failed: %w", id, ErrWrongState)
+		return refused(ctx, tx, OpFail, id)
 	}
 	_, err = tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = $2, updated_at = now() WHERE import_job_id = $1`, id, reason)
 	if err != nil {
@@ -328,7 +239,7 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 func Reopen(ctx context.Context, tx pgx.Tx, id uuid.UUID) (bool, error) {
 	tag, err := tx.Exec(ctx, `
 		UPDATE import_jobs SET status = 'processing', completed_at = NULL, errors = NULL
-		WHERE id = $1 AND status = 'failed' AND total_rows IS NOT NULL`, id)
+		WHERE id = $1 AND status = ANY($2::text[]) AND total_rows IS NOT NULL`, id, from(OpReopen))
 	if err != nil {
 		return false, fmt.Errorf("reopen import job %s: %w", id, err)
 	}
@@ -363,6 +274,20 @@ func ListImports(ctx context.Context, tx pgx.Tx, status string, limit int, befor
 	return out, rows.Err()
 }
 
+// refused is the error of op on a job the UPDATE did not match: not found,
+// or in a status op does not move from.
+func refused(ctx context.Context, tx pgx.Tx, op Op, id uuid.UUID) error {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM import_jobs WHERE id = $1`, id).Scan(&status)
+	switch {
+	case postgres.IsNotFound(err):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("%s import job %s: %w", op, id, err)
+	}
+	return WrongState(op, status)
+}
+
 func nilIfZero(id uuid.UUID) *uuid.UUID {
 	if id == uuid.Nil {
 		return nil
@@ -370,48 +295,18 @@ func nilIfZero(id uuid.UUID) *uuid.UUID {
 	return &id
 }
 
-// ChunkSums are the counters of the chunks of a job applied so far.
-type ChunkSums struct {
-	Chunks, Rows, Created, Updated, Skipped, Errors int
-}
-
-// SumChunks adds up the results of a job's applied chunks: what finalize
-// completes a job with, and what a stranded job is failed with.
-func SumChunks(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ChunkSums, error) {
-	var c ChunkSums
-	err := tx.QueryRow(ctx, `
-		SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(created_count), 0),
-			coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0)
-		FROM import_chunks WHERE import_job_id = $1`, id).
-		Scan(&c.Chunks, &c.Rows, &c.Created, &c.Updated, &c.Skipped, &c.Errors)
-	if err != nil {
-		return c, fmt.Errorf("sum the chunks of job %s: %w", id, err)
+// Complete moves a processing job to completed with its final counters and
+// first row errors, and returns it.
+func Complete(ctx context.Context, tx pgx.Tx, id uuid.UUID, c ChunkSums, firstErrors json.RawMessage) (ImportJob, error) {
+	j, err := scanImport(tx.QueryRow(ctx, `
+		UPDATE import_jobs SET status = 'completed', completed_at = now() AT TIME ZONE 'UTC',
+			created_count = $2, updated_count = $3, skipped_count = $4, error_count = $5,
+			imported_count = $7, errors = $6
+		WHERE id = $1 AND status = ANY($8::text[])
+		RETURNING `+importColumns, id, c.Created, c.Updated, c.Skipped, c.Errors, string(firstErrors), c.Created+c.Updated,
+		from(OpComplete)))
+	if err == ErrNotFound {
+		return j, refused(ctx, tx, OpComplete, id)
 	}
-	return c, nil
-}
-
-// SetCounts makes a job's counters those of its applied chunks.
-func SetCounts(ctx context.Context, tx pgx.Tx, id uuid.UUID, c ChunkSums) error {
-	_, err := tx.Exec(ctx, `UPDATE import_jobs SET processed_rows = $2, created_count = $3, updated_count = $4,
-		skipped_count = $5, error_count = $6, imported_count = $7 WHERE id = $1`,
-		id, c.Rows, c.Created, c.Updated, c.Skipped, c.Errors, c.Created+c.Updated)
-	if err != nil {
-		return fmt.Errorf("count job %s: %w", id, err)
-	}
-	return nil
-}
-
-// FirstChunkErrors returns the first n row errors of the chunks applied so
-// far, in row order: what a job still processing can show.
-func FirstChunkErrors(ctx context.Context, tx pgx.Tx, id uuid.UUID, n int) (json.RawMessage, error) {
-	var errs json.RawMessage
-	err := tx.QueryRow(ctx, `
-		SELECT coalesce(jsonb_agg(e ORDER BY ci, n), '[]') FROM (
-			SELECT c.chunk_index AS ci, x.n, x.e FROM import_chunks c,
-				jsonb_array_elements(c.errors) WITH ORDINALITY AS x(e, n)
-			WHERE c.import_job_id = $1 ORDER BY c.chunk_index, x.n LIMIT $2) first_errors`, id, n).Scan(&errs)
-	if err != nil {
-		return nil, fmt.Errorf("first errors of import job %s: %w", id, err)
-	}
-	return errs, nil
+	return j, err
 }

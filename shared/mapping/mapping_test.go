@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/readers"
@@ -57,8 +58,8 @@ func TestResolveErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Resolve error = %v, want it to contain %q", err, tt.want)
 			}
-			if _, ok := err.(*mapping.Error); !ok {
-				t.Fatalf("error is %T, want *mapping.Error", err)
+			if !apperr.Is(err, apperr.Invalid) {
+				t.Fatalf("error is %T, want an apperr.Invalid error", err)
 			}
 		})
 	}

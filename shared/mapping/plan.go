@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 )
 
@@ -17,13 +18,9 @@ const (
 	customPrefix   = "custom."
 )
 
-// Error is a mapping problem that fails the whole job before any row is
-// written. Its message is safe to show.
-type Error struct{ Msg string }
-
-func (e *Error) Error() string { return e.Msg }
-
-func errorf(format string, args ...any) *Error { return &Error{Msg: fmt.Sprintf(format, args...)} }
+// errorf is a mapping problem that fails the whole job before any row is
+// written (apperr.Invalid: its message is safe to show).
+func errorf(format string, args ...any) *apperr.Error { return apperr.Invalidf(format, args...) }
 
 // column is what one file column feeds.
 type column struct {

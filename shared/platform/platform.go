@@ -7,19 +7,23 @@ package platform
 import (
 	"context"
 	"fmt"
+	"log"
 	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/lambdafn"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 )
@@ -150,13 +154,36 @@ func Load(ctx context.Context) (Base, error) {
 	return b, nil
 }
 
-// Store is an object store on one of the function's buckets.
-func (b Base) Store(bucket string) objstore.S3 {
-	return objstore.S3{Client: s3.NewFromConfig(b.AWS), Bucket: bucket}
+// Config is the handlers' configuration from the function's environment.
+// A function has one database user: the export-sweeper's is the sweeper's.
+func (b Base) Config() lambdafn.Config {
+	s3c := s3.NewFromConfig(b.AWS)
+	return lambdafn.Config{
+		DB: b.DB, SweeperDB: b.DB,
+		Uploads:         objstore.S3{Client: s3c, Bucket: b.Env.UploadsBucket},
+		Exports:         objstore.S3{Client: s3c, Bucket: b.Env.ExportsBucket},
+		Presign:         s3.NewPresignClient(s3c),
+		SFN:             sfn.NewFromConfig(b.AWS),
+		Lambda:          awslambda.NewFromConfig(b.AWS),
+		ImportMachine:   b.Env.StateMachineARN,
+		RollbackMachine: b.Env.RollbackStateMachineARN,
+		ExportFunction:  b.Env.ExportFunction,
+		ChunkRows:       b.Env.ChunkRows, MaxConcurrency: b.Env.MaxConcurrency, RollbackBatch: b.Env.RollbackBatch,
+		Log: b.Log,
+	}
 }
 
-// ImportDeps are the import steps' dependencies: the pool, the uploads
-// bucket and the chunk size.
-func (b Base) ImportDeps() importer.Deps {
-	return importer.Deps{DB: b.DB, Store: b.Store(b.Env.UploadsBucket), ChunkRows: b.Env.ChunkRows}
+// Start runs the function named name (as in template.yaml and functions/):
+// it loads the environment and hands the handler lambdafn builds for that
+// name to the Lambda runtime. It does not return.
+func Start(name string) {
+	b, err := Load(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, ok := lambdafn.Handlers(b.Config())[name]
+	if !ok {
+		log.Fatalf("no handler for function %q", name)
+	}
+	lambda.Start(h)
 }

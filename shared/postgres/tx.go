@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Beginner is what InTenantTx needs: a pool, a connection or a transaction
@@ -73,33 +71,4 @@ func SetStatementTimeout(ctx context.Context, tx pgx.Tx, d time.Duration) error 
 
 func timeoutSetting(d time.Duration) string {
 	return strconv.FormatInt(d.Milliseconds(), 10)
-}
-
-// IsRetryable reports whether err is a conflict between concurrent
-// transactions (deadlock, serialization failure) that succeeds when the whole
-// transaction is run again.
-func IsRetryable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "40001", "40P01":
-			return true
-		}
-	}
-	return false
-}
-
-// IsConnectionError reports whether err means the server could not be
-// reached or the connection broke, which a retry of the step may cure.
-func IsConnectionError(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// Class 08: connection exception; 57P01..03: admin shutdown, crash, cannot connect now.
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false // our own deadline: retrying within it cannot help
-	}
-	var connErr *pgconn.ConnectError
-	return errors.As(err, &connErr) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
 }

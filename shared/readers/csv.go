@@ -59,7 +59,7 @@ func openCSV(r io.Reader, head []byte, opts Options, lim Limits) (Reader, error)
 	if sepLine {
 		// Spreadsheets hide the line: it is no row of the sheet either.
 		if _, _, err := sc.next(); err != nil {
-			return nil, fileErrorf("the file is empty")
+			return nil, errEmpty
 		}
 	}
 	h, err := c.rows.start(opts)

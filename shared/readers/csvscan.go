@@ -19,7 +19,7 @@ import (
 //   - Lines end in LF, CR LF or a lone CR (old Mac Excel's "CSV (Macintosh)").
 //   - After a closing quote only a delimiter or a line end may follow;
 //     anything else, and a quoted value still open at the end of the file,
-//     is damage that could merge rows, and a *FileError.
+//     is damage that could merge rows, and a file-level error.
 //
 // Memory is bounded by the limits, not by the file: a value keeps at most
 // maxCell+1 bytes (its real length is reported in overlong), a record at
@@ -116,7 +116,7 @@ func (s *csvScanner) next() ([]string, int, error) {
 					return nil, 0, err
 				}
 				if !ok {
-					return nil, 0, &FileError{Line: openLine, Msg: "a quoted value starting here is never closed (unbalanced quotes)"}
+					return nil, 0, atLine(openLine, "a quoted value starting here is never closed (unbalanced quotes)")
 				}
 				chunk := s.buf[s.pos:s.end]
 				q := bytes.IndexByte(chunk, '"')
@@ -167,8 +167,8 @@ func (s *csvScanner) next() ([]string, int, error) {
 				if s.line != openLine {
 					where = fmt.Sprintf(" (the value opened on line %d)", openLine)
 				}
-				return nil, 0, &FileError{Line: s.line, Msg: fmt.Sprintf(
-					"unexpected %q right after the closing quote of a quoted value%s; a quote inside a quoted value must be doubled (\"\")", c, where)}
+				return nil, 0, atLine(s.line, fmt.Sprintf(
+					"unexpected %q right after the closing quote of a quoted value%s; a quote inside a quoted value must be doubled (\"\")", c, where))
 			}
 		} else {
 			for ok {
@@ -182,7 +182,7 @@ func (s *csvScanner) next() ([]string, int, error) {
 				lineLen += i
 				s.pos += i
 				if lineLen > s.maxLine {
-					return nil, 0, &FileError{Line: s.line, Msg: fmt.Sprintf("the line is longer than %s; is this really a CSV file?", humanBytes(int64(s.maxLine)))}
+					return nil, 0, atLine(s.line, fmt.Sprintf("the line is longer than %s; is this really a CSV file?", humanBytes(int64(s.maxLine))))
 				}
 				if i < len(chunk) {
 					break

@@ -3,7 +3,7 @@
 // excelize's streaming row reader) and JSON (an array of objects or NDJSON).
 //
 // It owns file-level detection (type, encoding, delimiter), structural errors
-// (a *FileError naming the line or row) and row-level problems (ragged rows,
+// (an apperr.Invalid error naming the line or row) and row-level problems (ragged rows,
 // over-long or undecodable cells, reported on the Record). It does not know
 // what the columns mean: that is package mapping.
 //

@@ -64,7 +64,7 @@ func (s *sheetRows) start(opts Options) (rawRow, error) {
 		if s.err != nil && !errors.Is(s.err, io.EOF) {
 			return rawRow{}, s.err
 		}
-		return rawRow{}, fileErrorf("the file is empty")
+		return rawRow{}, errEmpty
 	}
 	at := -1
 	if opts.HeaderRow > 0 {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/portagehq/portage/shared/apperr"
 )
 
 // jsonReader reads a JSON array of objects, or NDJSON (objects one after
@@ -75,7 +77,7 @@ func (j *jsonReader) learnHeader() error {
 				continue
 			}
 			if len(j.header) == j.lim.MaxColumns {
-				return &FileError{Row: el.n, Msg: fmt.Sprintf("the objects have more than %d distinct fields, the column limit", j.lim.MaxColumns)}
+				return atRow(el.n, fmt.Sprintf("the objects have more than %d distinct fields, the column limit", j.lim.MaxColumns))
 			}
 			j.index[kv.key] = len(j.header)
 			j.header = append(j.header, kv.key)
@@ -136,7 +138,7 @@ func newJSONElements(f *os.File, lim Limits) (*jsonElements, error) {
 	it.dec = dec
 	first, err := firstNonSpace(br)
 	if err != nil {
-		return nil, fileErrorf("the file is empty")
+		return nil, errEmpty
 	}
 	if first == '[' {
 		it.array = true
@@ -355,22 +357,21 @@ func (it *jsonElements) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	var fe *FileError
-	if errors.As(err, &fe) {
-		return fe
+	if _, ok := apperr.As(err); ok {
+		return err
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return it.fail(fmt.Sprintf("the JSON ends in the middle of element %d; is the file truncated?", max(it.n, 1)))
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return &FileError{Line: it.lineAt(se.Offset), Msg: fmt.Sprintf("invalid JSON in element %d: %s", max(it.n, 1), se.Error())}
+		return atLine(it.lineAt(se.Offset), fmt.Sprintf("invalid JSON in element %d: %s", max(it.n, 1), se.Error()))
 	}
 	return err
 }
 
 func (it *jsonElements) fail(msg string) error {
-	return &FileError{Line: it.lineAt(it.dec.InputOffset()), Msg: msg}
+	return atLine(it.lineAt(it.dec.InputOffset()), msg)
 }
 
 // lineAt counts the lines up to offset; only on the error path.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"golang.org/x/text/transform"
 )
 
@@ -72,7 +73,7 @@ type Reader interface {
 	// Header returns the column names, in file order, unique and non-empty.
 	Header() []string
 	// Next returns the next non-blank row, io.EOF after the last, or a
-	// *FileError when the file is structurally damaged.
+	// an apperr.Invalid error when the file is structurally damaged.
 	Next() (Record, error)
 	// Sample returns the values of the rows read ahead of Next (up to
 	// about 30 after the header, blank ones left out) without consuming
@@ -81,28 +82,24 @@ type Reader interface {
 	Close() error
 }
 
-// FileError is a file-level error: the file cannot be read further. Its
-// message is safe to show to the person who uploaded the file.
-type FileError struct {
-	// Line (CSV, NDJSON) or Row (XLSX, JSON element) where it was found; 0 when
-	// the whole file is concerned.
-	Line int
-	Row  int
-	Msg  string
+// A file-level error (the file cannot be read further) is an
+// apperr.Invalid error: its message is safe to show to the person who
+// uploaded the file, and names the line (CSV, NDJSON, vCard) or row (XLSX,
+// JSON element) where it was found, which its details also hold.
+
+// errEmpty is the error of a file (or sheet) with nothing in it.
+var errEmpty = apperr.Invalidf("the file is empty")
+
+func fileErrorf(format string, args ...any) *apperr.Error {
+	return apperr.Invalidf(format, args...)
 }
 
-func (e *FileError) Error() string {
-	switch {
-	case e.Line > 0:
-		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
-	case e.Row > 0:
-		return fmt.Sprintf("row %d: %s", e.Row, e.Msg)
-	}
-	return e.Msg
+func atLine(line int, msg string) *apperr.Error {
+	return apperr.Invalidf("line %d: %s", line, msg).WithDetail("line", line)
 }
 
-func fileErrorf(format string, args ...any) *FileError {
-	return &FileError{Msg: fmt.Sprintf(format, args...)}
+func atRow(row int, msg string) *apperr.Error {
+	return apperr.Invalidf("row %d: %s", row, msg).WithDetail("row", row)
 }
 
 // Limits bound what a file may contain. Zero fields take the defaults
@@ -225,7 +222,7 @@ func Open(r io.Reader, name string, opts Options) (Reader, error) {
 		return nil, err
 	}
 	if len(head) == 0 {
-		return nil, fileErrorf("the file is empty")
+		return nil, errEmpty
 	}
 	detected, err := sniffType(head)
 	if err != nil {

@@ -3,7 +3,6 @@ package readers_test
 import (
 	"archive/zip"
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/readers"
 )
 
@@ -341,6 +341,9 @@ func TestFileErrors(t *testing.T) {
 		in := "email,name\n" + strings.Repeat("x", 5000)
 		_, err := readAll(t, strings.NewReader(in), "f.csv", readers.Options{Limits: readers.Limits{MaxLineBytes: 1000}})
 		wantFileError(t, err, "line 2: the line is longer than 1000 bytes")
+		if e, _ := apperr.As(err); e.Details["line"] != 2 {
+			t.Errorf("details %v, want line 2", e.Details)
+		}
 	})
 	t.Run("DeepJSON", func(t *testing.T) {
 		t.Parallel()
@@ -362,9 +365,9 @@ func TestFileErrors(t *testing.T) {
 
 func wantFileError(t testing.TB, err error, substr string) {
 	t.Helper()
-	var fe *readers.FileError
-	if !errors.As(err, &fe) {
-		t.Fatalf("got %v (%T), want a *readers.FileError containing %q", err, err, substr)
+	fe, ok := apperr.As(err)
+	if !ok || fe.Code != apperr.Invalid {
+		t.Fatalf("got %v (%T), want an apperr.Invalid error containing %q", err, err, substr)
 	}
 	if !strings.Contains(fe.Error(), substr) {
 		t.Fatalf("error %q does not contain %q", fe.Error(), substr)

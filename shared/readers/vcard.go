@@ -72,7 +72,7 @@ func (v *vcardReader) physicalLine() ([]byte, error) {
 		chunk, err := v.br.ReadSlice('\n')
 		line = append(line, chunk...)
 		if len(line) > v.lim.MaxLineBytes {
-			return nil, &FileError{Line: v.line + 1, Msg: fmt.Sprintf("the line is longer than %s", humanBytes(int64(v.lim.MaxLineBytes)))}
+			return nil, atLine(v.line+1, fmt.Sprintf("the line is longer than %s", humanBytes(int64(v.lim.MaxLineBytes))))
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
@@ -121,7 +121,7 @@ func (v *vcardReader) logicalLine() (string, error) {
 			if !skip {
 				b.Write(next[1:])
 				if b.Len() > 4*v.lim.MaxCellBytes+1024 {
-					return "", &FileError{Line: v.line, Msg: fmt.Sprintf("card %d: a %s value is longer than %s", v.card, name, humanBytes(int64(4*v.lim.MaxCellBytes)))}
+					return "", atLine(v.line, fmt.Sprintf("card %d: a %s value is longer than %s", v.card, name, humanBytes(int64(4*v.lim.MaxCellBytes))))
 				}
 			}
 			continue
@@ -168,7 +168,7 @@ func (v *vcardReader) Next() (Record, error) {
 			break
 		}
 		if strings.TrimSpace(l) != "" {
-			return Record{}, &FileError{Line: v.line, Msg: "text outside a card (BEGIN:VCARD … END:VCARD); is this a vCard file?"}
+			return Record{}, atLine(v.line, "text outside a card (BEGIN:VCARD … END:VCARD); is this a vCard file?")
 		}
 	}
 	v.card++
@@ -179,7 +179,7 @@ func (v *vcardReader) Next() (Record, error) {
 	for {
 		l, err := v.logicalLine()
 		if err == io.EOF {
-			return Record{}, &FileError{Line: start, Msg: fmt.Sprintf("card %d starting here is never closed (no END:VCARD)", v.card)}
+			return Record{}, atLine(start, fmt.Sprintf("card %d starting here is never closed (no END:VCARD)", v.card))
 		}
 		if err != nil {
 			return Record{}, err

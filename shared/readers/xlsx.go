@@ -3,7 +3,6 @@ package readers
 import (
 	"archive/zip"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -88,14 +88,14 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	h, err := x.sheet.start(opts)
 	if err != nil {
 		f.Close()
-		if fe, ok := err.(*FileError); ok && fe.Msg == "the file is empty" {
+		if err == errEmpty {
 			return nil, fileErrorf("sheet %q is empty", sheet)
 		}
 		return nil, err
 	}
 	if len(h.cells) > lim.MaxColumns {
 		f.Close()
-		return nil, &FileError{Row: h.row, Msg: fmt.Sprintf("the header has %d columns, more than the limit of %d", len(h.cells), lim.MaxColumns)}
+		return nil, atRow(h.row, fmt.Sprintf("the header has %d columns, more than the limit of %d", len(h.cells), lim.MaxColumns))
 	}
 	x.header = cleanHeader(trimTrailingBlank(h.cells))
 	return x, nil
@@ -159,9 +159,8 @@ func sanitizeWorkbook(zr *zip.Reader, book string, lim Limits, tempDir string) (
 	maxIndex, sharedStrings := -1, 0 // the highest shared-string index a cell uses, and how many there are
 	fail := func(err error) (*os.File, error) {
 		out.Close()
-		var fe *FileError
-		if errors.As(err, &fe) {
-			return nil, fe
+		if _, ok := apperr.As(err); ok {
+			return nil, err
 		}
 		return nil, fileErrorf("the workbook cannot be read: %v", err)
 	}
@@ -415,14 +414,14 @@ func (x *xlsxReader) Close() error {
 func (x *xlsxReader) nextRow() ([]string, error) {
 	if !x.rows.Next() {
 		if err := x.rows.Error(); err != nil {
-			return nil, &FileError{Row: x.row + 1, Msg: fmt.Sprintf("the sheet cannot be read: %v", err)}
+			return nil, atRow(x.row+1, fmt.Sprintf("the sheet cannot be read: %v", err))
 		}
 		return nil, io.EOF
 	}
 	x.row++
 	cells, err := x.rows.Columns()
 	if err != nil {
-		return nil, &FileError{Row: x.row, Msg: fmt.Sprintf("the row cannot be read: %v", err)}
+		return nil, atRow(x.row, fmt.Sprintf("the row cannot be read: %v", err))
 	}
 	for i, c := range cells {
 		cells[i] = plainNumber(c)

@@ -80,63 +80,45 @@ func (r Reconciler) Run(ctx context.Context) (Result, error) {
 		if !stranded {
 			continue
 		}
-		if err := r.failImport(ctx, j.tenant, j.id, reason); err != nil {
+		if err := r.failImport(ctx, j.TenantID, j.ID, reason); err != nil {
 			return res, err
 		}
 		res.Imports++
-		r.log().WarnContext(ctx, "stranded import failed", "job_id", j.id, "tenant_id", j.tenant, "reason", reason)
+		r.log().WarnContext(ctx, "stranded import failed", "job_id", j.ID, "tenant_id", j.TenantID, "reason", reason)
 	}
 	n, err := r.failExports(ctx)
 	res.Exports = n
 	return res, err
 }
 
-type openImport struct {
-	id, tenant uuid.UUID
-	status     string
-	created    time.Time
-	started    *time.Time
-}
-
-func (r Reconciler) openImports(ctx context.Context) ([]openImport, error) {
-	var out []openImport
+func (r Reconciler) openImports(ctx context.Context) ([]jobs.OpenImport, error) {
+	var out []jobs.OpenImport
 	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
 		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id, tenant_id, status, created_at, started_at FROM import_jobs
-			WHERE status IN ('pending', 'processing') ORDER BY created_at LIMIT 100`)
-		if err != nil {
-			return fmt.Errorf("find open imports: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var j openImport
-			if err := rows.Scan(&j.id, &j.tenant, &j.status, &j.created, &j.started); err != nil {
-				return err
-			}
-			out = append(out, j)
-		}
-		return rows.Err()
+		var err error
+		out, err = jobs.OpenImports(ctx, tx, 100)
+		return err
 	})
 	return out, err
 }
 
 // strandedImport decides from the job's execution whether anything will
 // still finish it.
-func (r Reconciler) strandedImport(ctx context.Context, j openImport) (string, bool, error) {
+func (r Reconciler) strandedImport(ctx context.Context, j jobs.OpenImport) (string, bool, error) {
 	now := r.now()
 	// The seed's timestamps hold UTC without a zone.
-	age := now.Sub(j.created)
+	age := now.Sub(j.CreatedAt)
 	if age < r.grace() {
 		return "", false, nil
 	}
-	arn := strings.Replace(r.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + j.id.String()
+	arn := strings.Replace(r.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + j.ID.String()
 	d, err := r.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 	var missing *sfntypes.ExecutionDoesNotExist
 	switch {
 	case errors.As(err, &missing):
-		if j.status == "pending" {
+		if j.Status == "pending" {
 			if age < r.uploadWindow() {
 				return "", false, nil // the upload may still come
 			}
@@ -174,27 +156,14 @@ func (r Reconciler) failImport(ctx context.Context, tenant, id uuid.UUID, reason
 // failExports fails the exports no worker finishes: past the export
 // window, an export still pending or processing has lost its worker.
 func (r Reconciler) failExports(ctx context.Context) (int, error) {
-	type export struct{ id, tenant uuid.UUID }
-	var stale []export
+	var stale []jobs.ExportRef
 	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
 		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id, tenant_id FROM export_jobs
-			WHERE status IN ('pending', 'processing') AND created_at < $1 ORDER BY created_at LIMIT 100`,
-			r.now().Add(-r.exportWindow()))
-		if err != nil {
-			return fmt.Errorf("find stranded exports: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e export
-			if err := rows.Scan(&e.id, &e.tenant); err != nil {
-				return err
-			}
-			stale = append(stale, e)
-		}
-		return rows.Err()
+		var err error
+		stale, err = jobs.OpenExportsBefore(ctx, tx, r.now().Add(-r.exportWindow()), 100)
+		return err
 	})
 	if err != nil {
 		return 0, err
@@ -202,20 +171,17 @@ func (r Reconciler) failExports(ctx context.Context) (int, error) {
 	const reason = "the export's worker stopped before it finished; start the export again"
 	n := 0
 	for _, e := range stale {
-		err := postgres.InTenantTx(ctx, r.DB, e.tenant, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `UPDATE export_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC'
-				WHERE id = $1 AND status IN ('pending', 'processing')`, e.id)
-			if err != nil || tag.RowsAffected() == 0 {
-				return err
+		err := postgres.InTenantTx(ctx, r.DB, e.TenantID, func(tx pgx.Tx) error {
+			failed, err := jobs.FailExport(ctx, tx, e.ID, reason)
+			if failed {
+				n++
 			}
-			n++
-			_, err = tx.Exec(ctx, `UPDATE export_job_details SET failure_reason = $2, updated_at = now() WHERE export_job_id = $1`, e.id, reason)
 			return err
 		})
 		if err != nil {
-			return n, fmt.Errorf("fail export %s: %w", e.id, err)
+			return n, fmt.Errorf("fail export %s: %w", e.ID, err)
 		}
-		r.log().WarnContext(ctx, "stranded export failed", "export_id", e.id, "tenant_id", e.tenant)
+		r.log().WarnContext(ctx, "stranded export failed", "export_id", e.ID, "tenant_id", e.TenantID)
 	}
 	return n, nil
 }

@@ -10,23 +10,17 @@ package rollback
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/postgres"
 )
-
-// RefusedError says why a job cannot be rolled back (HTTP 409). Its message
-// is safe to show.
-type RefusedError struct{ Msg string }
-
-func (e *RefusedError) Error() string { return e.Msg }
 
 // DefaultBatch is the number of events one batch reverses.
 const DefaultBatch = 1000
@@ -34,28 +28,24 @@ const DefaultBatch = 1000
 // Begin moves a job to rolling_back, or refuses. A job already rolling back
 // is returned as it is, so that a repeated request resumes the rollback.
 func Begin(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) (jobs.ImportJob, error) {
-	var status string
-	if err := tx.QueryRow(ctx, `SELECT status FROM import_jobs WHERE id = $1 FOR UPDATE`, jobID).Scan(&status); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return jobs.ImportJob{}, jobs.ErrNotFound
-		}
-		return jobs.ImportJob{}, fmt.Errorf("lock job: %w", err)
-	}
-	j, err := jobs.GetImport(ctx, tx, jobID)
+	j, err := jobs.Lock(ctx, tx, jobID)
 	if err != nil {
 		return j, err
 	}
+	refuse := func(format string, args ...any) (jobs.ImportJob, error) {
+		return j, apperr.New(apperr.Conflict, format, args...)
+	}
 	switch {
-	case status == jobs.StatusRollingBack:
+	case j.Status == jobs.StatusRollingBack:
 		return j, nil
-	case status == jobs.StatusRolledBack:
-		return j, &RefusedError{"this import is already rolled back"}
-	case status == jobs.StatusPending || status == jobs.StatusProcessing:
-		return j, &RefusedError{fmt.Sprintf("this import is still %s; roll it back once it has ended", status)}
+	case j.Status == jobs.StatusRolledBack:
+		return refuse("this import is already rolled back")
+	case j.Status == jobs.StatusPending || j.Status == jobs.StatusProcessing:
+		return refuse("this import is still %s; roll it back once it has ended", j.Status)
 	case j.ImportOptions.DryRun:
-		return j, &RefusedError{"this import was a dry run: it wrote nothing to roll back"}
-	case !j.CanRollback:
-		return j, &RefusedError{"this import cannot be rolled back"}
+		return refuse("this import was a dry run: it wrote nothing to roll back")
+	case !j.CanRollback || !jobs.Allowed(jobs.OpBeginRollback, j.Status):
+		return refuse("this import cannot be rolled back")
 	}
 	var writes, events int
 	err = tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE event_type IN ('created', 'updated')), count(*)
@@ -64,16 +54,9 @@ func Begin(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) (jobs.ImportJob, err
 		return j, fmt.Errorf("count events: %w", err)
 	}
 	if writes == 0 {
-		return j, &RefusedError{"this import created and updated no contact: there is nothing to roll back"}
+		return refuse("this import created and updated no contact: there is nothing to roll back")
 	}
-	if _, err := tx.Exec(ctx, `UPDATE import_jobs SET status = 'rolling_back' WHERE id = $1`, jobID); err != nil {
-		return j, fmt.Errorf("start rollback: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE import_job_details SET rollback_events = $2, rollback_done = 0, rollback_conflicts = 0,
-		rollback_started_at = now(), updated_at = now() WHERE import_job_id = $1`, jobID, events); err != nil {
-		return j, fmt.Errorf("start rollback: %w", err)
-	}
-	return jobs.GetImport(ctx, tx, jobID)
+	return jobs.BeginRollback(ctx, tx, jobID, events)
 }
 
 // Progress is where a rollback stands after a batch.
@@ -105,7 +88,7 @@ func Batch(ctx context.Context, db postgres.Beginner, tenantID, jobID uuid.UUID,
 	for attempt := 0; ; attempt++ {
 		err := postgres.InTenantTx(ctx, db, tenantID, func(tx pgx.Tx) error {
 			var err error
-			p, err = batchTx(ctx, tx, jobID, n)
+			p, err = batchTx(ctx, tx, tenantID, jobID, n)
 			return err
 		})
 		if err == nil || !postgres.IsRetryable(err) || attempt == 3 {
@@ -123,19 +106,16 @@ type eventRow struct {
 	newData   map[string]json.RawMessage
 }
 
-func batchTx(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, n int) (Progress, error) {
-	var status string
-	if err := tx.QueryRow(ctx, `SELECT status FROM import_jobs WHERE id = $1 FOR UPDATE`, jobID).Scan(&status); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return Progress{}, jobs.ErrNotFound
-		}
-		return Progress{}, fmt.Errorf("lock job: %w", err)
+func batchTx(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, n int) (Progress, error) {
+	job, err := jobs.Lock(ctx, tx, jobID)
+	if err != nil {
+		return Progress{}, err
 	}
-	if status == jobs.StatusRolledBack {
+	if job.Status == jobs.StatusRolledBack {
 		return progress(ctx, tx, jobID, true)
 	}
-	if status != jobs.StatusRollingBack {
-		return Progress{}, fmt.Errorf("roll back a %s job: %w", status, jobs.ErrWrongState)
+	if !jobs.Allowed(jobs.OpCompleteRollback, job.Status) {
+		return Progress{}, jobs.WrongState("roll back", job.Status)
 	}
 	// The batch is picked from the (job, id) index alone, newest first, then
 	// joined to its contacts: fresh events have no statistics yet, and a plan
@@ -221,36 +201,28 @@ func batchTx(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, n int) (Progress, 
 	if len(eventIDs) > 0 {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO import_event_reversals (event_id, import_job_id, tenant_id, outcome, conflict)
-			SELECT x.id, $2, j.tenant_id, x.outcome, x.conflict::jsonb
-			FROM unnest($1::uuid[], $3::text[], $4::text[]) AS x(id, outcome, conflict), import_jobs j
-			WHERE j.id = $2`, eventIDs, jobID, outcomes, conflicts)
+			SELECT x.id, $2, $5, x.outcome, x.conflict::jsonb
+			FROM unnest($1::uuid[], $3::text[], $4::text[]) AS x(id, outcome, conflict)`,
+			eventIDs, jobID, outcomes, conflicts, tenantID)
 		if err != nil {
 			return Progress{}, fmt.Errorf("record reversals: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE import_job_details SET rollback_done = rollback_done + $2,
-			rollback_conflicts = rollback_conflicts + $3, updated_at = now() WHERE import_job_id = $1`,
-			jobID, len(eventIDs), nConflicts); err != nil {
-			return Progress{}, fmt.Errorf("count progress: %w", err)
+		if err := jobs.RecordRollbackBatch(ctx, tx, jobID, len(eventIDs), nConflicts); err != nil {
+			return Progress{}, err
 		}
 	}
 	finished := len(batch) < n
 	if finished {
-		if _, err := tx.Exec(ctx, `UPDATE import_jobs SET status = 'rolled_back', rolled_back_at = now() AT TIME ZONE 'UTC',
-			can_rollback = false WHERE id = $1`, jobID); err != nil {
-			return Progress{}, fmt.Errorf("complete rollback: %w", err)
+		if err := jobs.CompleteRollback(ctx, tx, jobID); err != nil {
+			return Progress{}, err
 		}
 	}
 	return progress(ctx, tx, jobID, finished)
 }
 
 func progress(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, finished bool) (Progress, error) {
-	p := Progress{Finished: finished}
-	err := tx.QueryRow(ctx, `SELECT coalesce(rollback_events, 0), rollback_done, rollback_conflicts
-		FROM import_job_details WHERE import_job_id = $1`, jobID).Scan(&p.Events, &p.Done, &p.Conflicts)
-	if err != nil {
-		return p, fmt.Errorf("read progress: %w", err)
-	}
-	return p, nil
+	rp, err := jobs.GetRollbackProgress(ctx, tx, jobID)
+	return Progress{Events: rp.Events, Done: rp.Done, Conflicts: rp.Conflicts, Finished: finished}, err
 }
 
 // changed lists the columns where two contact snapshots differ.

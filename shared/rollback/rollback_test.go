@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/objstore"
@@ -377,8 +377,7 @@ func TestBeginRefuses(t *testing.T) {
 			_, err = rollback.Begin(ctx, tx, tt.job)
 			return err
 		})
-		var refused *rollback.RefusedError
-		if !errors.As(err, &refused) || !strings.Contains(refused.Msg, tt.want) {
+		if !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want a refusal containing %q", tt.name, err, tt.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package rollback
+package lambdafn
 
 import (
 	"context"
@@ -13,16 +13,9 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/uuid"
 
-	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/rollback"
 )
-
-// Input names the job: the rollback state machine's input and the batch
-// Lambda's payload.
-type Input struct {
-	TenantID uuid.UUID `json:"tenant_id"`
-	JobID    uuid.UUID `json:"job_id"`
-}
 
 // BatchHandler is the rollback Lambda. Each invocation reverses batches
 // (one transaction each) until the rollback is finished or half of the
@@ -40,44 +33,40 @@ type BatchHandler struct {
 }
 
 // Handle reverses batches for up to the handler's budget.
-func (h BatchHandler) Handle(ctx context.Context, in Input) (Progress, error) {
+func (h BatchHandler) Handle(ctx context.Context, in JobInput) (rollback.Progress, error) {
 	budget := h.Budget
 	if dl, ok := ctx.Deadline(); ok && budget == 0 {
 		budget = time.Until(dl) / 2
 	}
 	until := time.Now().Add(budget)
 	for {
-		p, err := Batch(ctx, h.DB, in.TenantID, in.JobID, h.Size)
-		if err != nil && (postgres.IsConnectionError(err) || postgres.IsRetryable(err)) {
-			return p, &importer.TransientError{Err: err}
-		}
+		p, err := rollback.Batch(ctx, h.DB, in.TenantID, in.JobID, h.Size)
 		if err != nil || p.Finished || !time.Now().Before(until) {
-			return p, err
+			return p, postgres.AppError(err)
 		}
 	}
 }
 
-// SFN is the part of the Step Functions client that starting a rollback
-// needs.
+// SFN is the part of the Step Functions client the handlers use.
 type SFN interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 	RedriveExecution(ctx context.Context, in *sfn.RedriveExecutionInput, optFns ...func(*sfn.Options)) (*sfn.RedriveExecutionOutput, error)
 }
 
-// Starter runs a job's rollback on the rollback state machine. The
+// RollbackStarter runs a job's rollback on the rollback state machine. The
 // execution is named after the job: starting it again while it runs is a
 // no-op, and starting it after it failed redrives it, so a repeated request
 // resumes a rollback wherever it stopped.
-type Starter struct {
+type RollbackStarter struct {
 	SFN             SFN
 	StateMachineARN string
 }
 
 // Start starts or resumes the rollback of a job already moved to
 // rolling_back.
-func (s Starter) Start(ctx context.Context, tenantID, jobID uuid.UUID) error {
-	input, _ := json.Marshal(Input{TenantID: tenantID, JobID: jobID})
+func (s RollbackStarter) Start(ctx context.Context, tenantID, jobID uuid.UUID) error {
+	input, _ := json.Marshal(JobInput{TenantID: tenantID, JobID: jobID})
 	name := "rollback-" + jobID.String()
 	_, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(s.StateMachineARN),
 		Name: aws.String(name), Input: aws.String(string(input))})

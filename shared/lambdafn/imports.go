@@ -1,4 +1,11 @@
-package importer
+// Package lambdafn holds the Lambda functions' handlers: the adapters
+// between the events AWS delivers (a Step Functions task's payload, an S3
+// notification, an EventBridge event, an API Gateway request) and the
+// pipeline packages, which know nothing of Lambda or the AWS SDKs. Handlers
+// builds the handler of every function of template.yaml from one Config;
+// functions/*/main.go (through platform.Start) and local/stack both call it,
+// so the two wirings cannot drift.
+package lambdafn
 
 import (
 	"context"
@@ -15,6 +22,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/postgres"
 )
@@ -27,21 +36,19 @@ type JobInput struct {
 }
 
 // PrepareHandler is the import-prepare Lambda.
-type PrepareHandler struct{ Deps Deps }
+type PrepareHandler struct{ Deps importer.Deps }
 
 // Handle prepares the job.
-func (h PrepareHandler) Handle(ctx context.Context, in JobInput) (PrepareResult, error) {
-	res, err := Prepare(ctx, h.Deps, in.TenantID, in.JobID)
-	return res, boundary(err)
+func (h PrepareHandler) Handle(ctx context.Context, in JobInput) (importer.PrepareResult, error) {
+	return importer.Prepare(ctx, h.Deps, in.TenantID, in.JobID)
 }
 
 // ChunkHandler is the import-chunk Lambda, one invocation per manifest item.
-type ChunkHandler struct{ Deps Deps }
+type ChunkHandler struct{ Deps importer.Deps }
 
 // Handle applies the chunk.
-func (h ChunkHandler) Handle(ctx context.Context, c Chunk) (ChunkResult, error) {
-	res, err := ApplyChunk(ctx, h.Deps, c)
-	return res, boundary(err)
+func (h ChunkHandler) Handle(ctx context.Context, c importer.Chunk) (importer.ChunkResult, error) {
+	return importer.ApplyChunk(ctx, h.Deps, c)
 }
 
 // FinalizeResult is the small summary the state machine ends with.
@@ -56,15 +63,15 @@ type FinalizeResult struct {
 }
 
 // FinalizeHandler is the import-finalize Lambda.
-type FinalizeHandler struct{ Deps Deps }
+type FinalizeHandler struct{ Deps importer.Deps }
 
 // Handle completes the job.
 func (h FinalizeHandler) Handle(ctx context.Context, in JobInput) (FinalizeResult, error) {
-	j, err := Finalize(ctx, h.Deps, in.TenantID, in.JobID)
+	j, err := importer.Finalize(ctx, h.Deps, in.TenantID, in.JobID)
 	if err != nil {
-		return FinalizeResult{}, boundary(err)
+		return FinalizeResult{}, err
 	}
-	return FinalizeResult{JobID: j.ID, Status: j.Status, TotalRows: deref(j.TotalRows), Created: j.CreatedCount,
+	return FinalizeResult{JobID: j.ID, Status: j.Status, TotalRows: derefInt(j.TotalRows), Created: j.CreatedCount,
 		Updated: j.UpdatedCount, Skipped: j.SkippedCount, Errors: j.ErrorCount}, nil
 }
 
@@ -82,7 +89,7 @@ type FailInput struct {
 
 // FailHandler is the import-fail Lambda.
 type FailHandler struct {
-	Deps Deps
+	Deps importer.Deps
 	Log  *slog.Logger
 }
 
@@ -100,7 +107,7 @@ type executionStatusChange struct {
 
 // Handle records why the job failed. It takes the Catch's FailInput or an
 // EventBridge execution status change. The reason shown to the user is the
-// message of an InputError (a problem with their file); any other failure
+// message of an apperr.Invalid error (a problem with their file); any other failure
 // is described without internals, which go to the log.
 func (h FailHandler) Handle(ctx context.Context, raw json.RawMessage) (JobInput, error) {
 	var in FailInput
@@ -118,16 +125,16 @@ func (h FailHandler) Handle(ctx context.Context, raw json.RawMessage) (JobInput,
 	}
 	msg := causeMessage(in.Error.Cause)
 	reason := msg
-	if in.Error.Error != "InputError" {
+	if in.Error.Error != apperr.TaskInput {
 		reason = fmt.Sprintf("the import stopped on an internal error (%s); an operator can retry it", in.Error.Error)
 		logger(h.Log).ErrorContext(ctx, "import failed", "job_id", in.JobID, "tenant_id", in.TenantID,
 			"error", in.Error.Error, "cause", msg)
 	}
-	err := Fail(ctx, h.Deps, in.TenantID, in.JobID, reason)
+	err := importer.Fail(ctx, h.Deps, in.TenantID, in.JobID, reason)
 	if errors.Is(err, jobs.ErrWrongState) {
 		return JobInput{TenantID: in.TenantID, JobID: in.JobID}, nil // completed or rolled back meanwhile
 	}
-	return JobInput{TenantID: in.TenantID, JobID: in.JobID}, boundary(err)
+	return JobInput{TenantID: in.TenantID, JobID: in.JobID}, err
 }
 
 // causeMessage extracts errorMessage from a Lambda error's Cause JSON.
@@ -141,17 +148,12 @@ func causeMessage(cause string) string {
 	return cause
 }
 
-// Starter starts state machine executions (the sfn client).
-type Starter interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
-}
-
 // TriggerHandler is the import-trigger Lambda: an upload landing in the
 // uploads bucket starts the job's execution, named after the job so that a
 // repeated S3 event (they arrive at least once) starts nothing new.
 type TriggerHandler struct {
 	DB              postgres.Beginner
-	SFN             Starter
+	SFN             SFN
 	StateMachineARN string
 	// MaxConcurrency is how many chunks of one import run at once (the
 	// Map's MaxConcurrencyPath reads it from the execution input).
@@ -177,7 +179,8 @@ func (h TriggerHandler) Handle(ctx context.Context, ev events.S3Event) error {
 		if key == "" {
 			key = rec.S3.Object.Key
 		}
-		in, ok := ParseUploadKey(key)
+		tenant, job, ok := importer.ParseUploadKey(key)
+		in := JobInput{TenantID: tenant, JobID: job}
 		if !ok {
 			log.WarnContext(ctx, "ignoring object outside uploads/<tenant>/<job>/", "key", key)
 			continue
@@ -193,7 +196,7 @@ func (h TriggerHandler) Handle(ctx context.Context, ev events.S3Event) error {
 			continue
 		}
 		if err != nil {
-			return boundary(classify(err))
+			return postgres.AppError(err)
 		}
 		if status != jobs.StatusPending {
 			log.InfoContext(ctx, "upload of a job already started", "job_id", in.JobID, "status", status)
@@ -215,47 +218,18 @@ func (h TriggerHandler) Handle(ctx context.Context, ev events.S3Event) error {
 			continue
 		}
 		if err != nil {
-			return &TransientError{Err: fmt.Errorf("start execution for job %s: %w", in.JobID, err)}
+			return apperr.Retryable(fmt.Errorf("start execution for job %s: %w", in.JobID, err))
 		}
 		log.InfoContext(ctx, "import started", "job_id", in.JobID, "tenant_id", in.TenantID)
 	}
 	return nil
 }
 
-// UploadKey is where a job's file is uploaded: uploads/<tenant>/<job>/<name>.
-func UploadKey(tenantID, jobID uuid.UUID, fileName string) string {
-	return fmt.Sprintf("uploads/%s/%s/%s", tenantID, jobID, fileName)
-}
-
-// ParseUploadKey reads the tenant and job back from an upload key.
-func ParseUploadKey(key string) (JobInput, bool) {
-	parts := strings.SplitN(key, "/", 4)
-	if len(parts) != 4 || parts[0] != "uploads" || parts[3] == "" {
-		return JobInput{}, false
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
 	}
-	tenant, err1 := uuid.Parse(parts[1])
-	job, err2 := uuid.Parse(parts[2])
-	if err1 != nil || err2 != nil {
-		return JobInput{}, false
-	}
-	return JobInput{TenantID: tenant, JobID: job}, true
-}
-
-// boundary returns the typed error the state machine matches by name
-// (aws-lambda-go reports the Go type name and does not unwrap).
-func boundary(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ie *InputError
-	if errors.As(err, &ie) {
-		return ie
-	}
-	var te *TransientError
-	if errors.As(err, &te) {
-		return te
-	}
-	return err
+	return *p
 }
 
 func logger(l *slog.Logger) *slog.Logger {

@@ -1,0 +1,84 @@
+package lambdafn
+
+import (
+	"log/slog"
+	"slices"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/shared/api"
+	"github.com/portagehq/portage/shared/exporter"
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/reconcile"
+)
+
+// Config is what the functions' handlers are built from. In AWS each
+// function fills it from its environment (platform.Start), and uses the one
+// handler of its name; the local stack fills it from the parts it runs and
+// registers every handler.
+type Config struct {
+	// DB connects as the Lambdas' role (row-level security applies).
+	DB *pgxpool.Pool
+	// SweeperDB connects as portage_sweeper, which sees the expired exports
+	// and open jobs of every tenant: the export-sweeper's database user.
+	SweeperDB *pgxpool.Pool
+	// Uploads is the uploads bucket (uploads and the pipeline's parts);
+	// Exports the exports bucket.
+	Uploads       objstore.S3
+	Exports       objstore.S3
+	Presign       api.Presigner
+	SFN           SFN
+	Lambda        LambdaInvoker
+	ImportMachine string // the import state machine's ARN
+	// RollbackMachine is the rollback state machine's ARN.
+	RollbackMachine string
+	// ExportFunction is the export function's name or ARN.
+	ExportFunction string
+	// ChunkRows is the rows per chunk; MaxConcurrency how many chunks of one
+	// import run at once.
+	ChunkRows, MaxConcurrency int
+	RollbackBatch             int
+	// ExportProgressEvery is how many rows pass between export progress updates.
+	ExportProgressEvery int
+	Log                 *slog.Logger
+}
+
+// Handlers returns the handler of every function of template.yaml, by the
+// function's name there (functions/<name>): each is what lambda.Start takes.
+func Handlers(c Config) map[string]any {
+	deps := importer.Deps{DB: c.DB, Store: c.Uploads, ChunkRows: c.ChunkRows}
+	apiSrv := &api.Server{DB: c.DB, UploadsBucket: c.Uploads.Bucket, Presign: c.Presign, Log: c.Log,
+		Rollbacks: RollbackStarter{SFN: c.SFN, StateMachineARN: c.RollbackMachine},
+		Exports:   ExportStarter{Lambda: c.Lambda, Function: c.ExportFunction}, ExportsBucket: c.Exports.Bucket}
+	return map[string]any{
+		"api": apiSrv.LambdaHandler(),
+		"import-trigger": TriggerHandler{DB: c.DB, SFN: c.SFN, StateMachineARN: c.ImportMachine,
+			MaxConcurrency: c.MaxConcurrency, Log: c.Log}.Handle,
+		"import-prepare":  Task(PrepareHandler{Deps: deps}.Handle),
+		"import-chunk":    Task(ChunkHandler{Deps: deps}.Handle),
+		"import-finalize": Task(FinalizeHandler{Deps: deps}.Handle),
+		"import-fail":     Task(FailHandler{Deps: deps, Log: c.Log}.Handle),
+		"rollback":        Task(BatchHandler{DB: c.DB, Size: c.RollbackBatch}.Handle),
+		"export": exporter.Deps{DB: c.DB, Store: c.Exports, Bucket: c.Exports.Bucket, Log: c.Log,
+			ProgressEvery: c.ExportProgressEvery}.Handle,
+		"export-sweeper": reconcile.Scheduled(exporter.Sweeper{DB: c.SweeperDB, Store: c.Exports, Log: c.Log}.Handle,
+			reconcile.Reconciler{DB: c.SweeperDB, SFN: c.SFN, StateMachineARN: c.ImportMachine, Log: c.Log}.Handle),
+	}
+}
+
+// Names are the functions Handlers builds, sorted.
+func Names() []string {
+	var names []string
+	for n := range Handlers(Config{}) {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Compile-time checks that the starters are what the API needs.
+var (
+	_ api.RollbackStarter = RollbackStarter{}
+	_ api.ExportStarter   = ExportStarter{}
+)
