@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -22,9 +21,7 @@ import (
 
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
-	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/postgres"
-	"github.com/portagehq/portage/shared/readers"
 	"github.com/portagehq/portage/shared/rollback"
 )
 
@@ -103,15 +100,6 @@ func (s *Server) now() time.Time {
 	return s.Now()
 }
 
-// createImportRequest is POST /v1/imports's body.
-type createImportRequest struct {
-	FileName      string            `json:"file_name"`
-	FileSize      int64             `json:"file_size"`
-	FileType      string            `json:"file_type"`
-	FieldMapping  map[string]string `json:"field_mapping"`
-	ImportOptions json.RawMessage   `json:"import_options"`
-}
-
 // Upload tells the browser how to send the file.
 type Upload struct {
 	Method    string            `json:"method"`
@@ -122,66 +110,20 @@ type Upload struct {
 
 const uploadURLLife = 15 * time.Minute
 
-var contentTypes = map[readers.FileType]string{
-	readers.CSV:  "text/csv",
-	readers.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	readers.JSON: "application/json",
-	readers.VCF:  "text/vcard",
-}
-
 func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identity) error {
-	var req createImportRequest
+	var req importer.Request
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	name := strings.TrimSpace(req.FileName)
-	if name == "" || len(name) > 255 {
-		return badRequest("file_name is required (at most 255 characters)")
-	}
-	if base := path.Base(strings.ReplaceAll(name, "\\", "/")); base == "." || base == ".." || base == "/" {
-		return badRequest(fmt.Sprintf("file_name %q is not a file name", name))
-	}
-	if err := mapping.CheckTargets(req.FieldMapping); err != nil {
-		return err
-	}
-	fileType := readers.TypeFromName(name)
-	if req.FileType != "" {
-		t, err := readers.ParseFileType(req.FileType)
-		if err != nil {
-			return err
-		}
-		if fileType != "" && fileType != t {
-			return badRequest(fmt.Sprintf("file_type %s does not match the file name %q", t, name))
-		}
-		fileType = t
-	}
-	if fileType == "" {
-		return badRequest(fmt.Sprintf("cannot tell the type of %q: name a .csv, .xlsx, .json or .vcf file, or give file_type", name))
-	}
-	maxBytes := s.MaxFileBytes
-	if maxBytes == 0 {
-		maxBytes = readers.DefaultLimits.MaxFileBytes
-	}
-	switch {
-	case req.FileSize <= 0:
-		return badRequest("file_size must be the file's size in bytes (more than 0)")
-	case req.FileSize > maxBytes:
-		return tooLarge(fmt.Sprintf("the file is %d bytes; the limit is %d", req.FileSize, maxBytes))
-	}
-	opts, err := jobs.ParseOptions(req.ImportOptions)
+	imp, err := req.Check(id.TenantID, s.MaxFileBytes)
 	if err != nil {
 		return err
 	}
-	jobID, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
-	key := importer.UploadKey(id.TenantID, jobID, safeName(name))
 	// If-None-Match: * makes the URL single-use: once the file is there, a
 	// second PUT (S3 conditional writes) is refused with 412, so the source
 	// of a job that ran, or is being redriven, cannot be replaced.
 	presigned, err := s.Presign.PresignPutObject(r.Context(), &s3.PutObjectInput{
-		Bucket: &s.UploadsBucket, Key: &key, ContentLength: &req.FileSize, ContentType: ptr(contentTypes[fileType]),
+		Bucket: &s.UploadsBucket, Key: &imp.Key, ContentLength: &imp.FileSize, ContentType: &imp.ContentType,
 		IfNoneMatch: ptr("*"),
 	}, s3.WithPresignExpires(uploadURLLife))
 	if err != nil {
@@ -192,24 +134,8 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 		if err := checkUser(r.Context(), tx, id); err != nil {
 			return err
 		}
-		if opts.WorkspaceID != nil {
-			var ok bool
-			if err := tx.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`, *opts.WorkspaceID).Scan(&ok); err != nil {
-				return err
-			}
-			if !ok {
-				return badRequest(fmt.Sprintf("import_options.workspace_id %s is not a workspace of yours", *opts.WorkspaceID))
-			}
-		}
-		err := jobs.CreateImport(r.Context(), tx, jobs.NewImport{
-			ID: jobID, TenantID: id.TenantID, CreatedBy: id.UserID, FileName: name, FileSize: req.FileSize,
-			FileURL: "s3://" + s.UploadsBucket + "/" + key, FileType: string(fileType), SourceKey: key,
-			FieldMapping: req.FieldMapping, Options: opts,
-		})
-		if err != nil {
-			return err
-		}
-		job, err = jobs.GetImport(r.Context(), tx, jobID)
+		var err error
+		job, err = importer.Create(r.Context(), tx, imp, id.UserID, s.UploadsBucket)
 		return err
 	})
 	if err != nil {
@@ -520,23 +446,6 @@ func orBody(at string) string {
 		return "the body"
 	}
 	return at
-}
-
-// safeName keeps a file name usable as the last part of an S3 key.
-func safeName(name string) string {
-	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
-	var b strings.Builder
-	for _, r := range name {
-		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	if b.Len() == 0 {
-		return "upload"
-	}
-	return b.String()
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -26,17 +26,6 @@ type ExportStarter interface {
 	Start(ctx context.Context, tenantID, exportID uuid.UUID) error
 }
 
-type createExportRequest struct {
-	ExportType     string          `json:"export_type"`
-	Filters        json.RawMessage `json:"filters"`
-	SegmentID      *uuid.UUID      `json:"segment_id"`
-	SelectedFields []string        `json:"selected_fields"`
-	FileFormat     string          `json:"file_format"`
-	// FormulaSafe false writes csv values unchanged (for migrations between
-	// systems); by default values a spreadsheet would run are neutralized.
-	FormulaSafe *bool `json:"formula_safe"`
-}
-
 // ExportView is an export as the API shows it.
 type ExportView struct {
 	jobs.ExportJob
@@ -68,81 +57,30 @@ func exportView(j jobs.ExportJob, d *jobs.ExportDetails) ExportView {
 }
 
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request, id Identity) error {
-	var req createExportRequest
+	var req exporter.CreateRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	switch req.FileFormat {
-	case "csv", "xlsx", "json":
-	default:
-		return badRequest(fmt.Sprintf("file_format %q: use csv, xlsx or json", req.FileFormat))
-	}
-	switch req.ExportType {
-	case "", "full":
-		req.ExportType = "full"
-		if len(req.Filters) > 0 && string(req.Filters) != "null" && string(req.Filters) != "{}" {
-			return badRequest("a full export takes no filters; use export_type filtered")
-		}
-	case "filtered":
-		if _, err := filters.Parse(req.Filters); err != nil {
-			return err
-		}
-	case "segment":
-		if req.SegmentID == nil {
-			return badRequest("a segment export needs segment_id")
-		}
-	default:
-		return badRequest(fmt.Sprintf("export_type %q: use full, filtered or segment", req.ExportType))
-	}
-	if req.ExportType != "segment" && req.SegmentID != nil {
-		return badRequest("segment_id is only for export_type segment")
-	}
-	if err := exporter.CheckFields(req.SelectedFields); err != nil {
+	if err := req.Check(); err != nil {
 		return err
 	}
 	if s.Exports == nil {
 		return errors.New("exports are not configured")
 	}
-	exportID, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
-	safe := req.FormulaSafe == nil || *req.FormulaSafe
 	var view ExportView
-	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
+	err := postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
 		if err := checkUser(r.Context(), tx, id); err != nil {
 			return err
 		}
-		if req.SegmentID != nil {
-			if _, err := filters.GetSegment(r.Context(), tx, *req.SegmentID); err != nil {
-				if errors.Is(err, filters.ErrSegmentNotFound) {
-					return badRequest(fmt.Sprintf("segment %s does not exist", *req.SegmentID))
-				}
-				return err
-			}
-		}
-		filt := req.Filters
-		if req.ExportType != "filtered" {
-			filt = nil
-		}
-		if err := jobs.CreateExport(r.Context(), tx, jobs.NewExport{ID: exportID, TenantID: id.TenantID, CreatedBy: id.UserID,
-			ExportType: req.ExportType, Filters: filt, SegmentID: req.SegmentID, SelectedFields: req.SelectedFields,
-			FileFormat: req.FileFormat, FormulaSafe: safe}); err != nil {
-			return err
-		}
-		j, err := jobs.GetExport(r.Context(), tx, exportID)
-		if err != nil {
-			return err
-		}
-		d, err := jobs.GetExportDetails(r.Context(), tx, exportID)
+		j, d, err := exporter.Create(r.Context(), tx, req, id.TenantID, id.UserID)
 		view = exportView(j, &d)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if err := s.Exports.Start(r.Context(), id.TenantID, exportID); err != nil {
-		return fmt.Errorf("start export %s: %w", exportID, err)
+	if err := s.Exports.Start(r.Context(), id.TenantID, view.ID); err != nil {
+		return fmt.Errorf("start export %s: %w", view.ID, err)
 	}
 	writeJSON(w, http.StatusCreated, view)
 	return nil

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/portagehq/portage/shared/postgres"
 )
 
 // Snapshot is a contact's snapshot in SQL, for the contacts row c: every
@@ -360,7 +360,7 @@ func (w *Writer) Insert(ctx context.Context, tenantID uuid.UUID, rows []Row) (ma
 		}
 		return out, nil
 	}
-	if !isUniqueViolation(err) {
+	if !postgres.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("insert contacts: %w", err)
 	}
 	if err := sp.Rollback(ctx); err != nil {
@@ -379,11 +379,6 @@ func (w *Writer) Insert(ctx context.Context, tenantID uuid.UUID, rows []Row) (ma
 		out[id] = true
 	}
 	return out, nil
-}
-
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
 // updateSQL overwrites matched contacts with their new values and records an

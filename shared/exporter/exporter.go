@@ -103,7 +103,7 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 			return err
 		}
 		raw := job.Filters
-		if job.ExportType == "segment" {
+		if job.ExportType == TypeSegment {
 			if det.SegmentID == nil {
 				return apperr.Invalidf("a segment export needs a segment")
 			}
@@ -113,7 +113,7 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 			}
 			raw = seg.Filters
 		}
-		if job.ExportType == "full" {
+		if job.ExportType == TypeFull {
 			raw = nil
 		}
 		f, err = filters.Parse(raw)

@@ -70,8 +70,18 @@ type NewImport struct {
 	Options      Options
 }
 
-// CreateImport inserts a pending job and its details.
+// CreateImport inserts a pending job and its details. A workspace_id in the
+// options must be one of the tenant's workspaces.
 func CreateImport(ctx context.Context, tx pgx.Tx, n NewImport) error {
+	if w := n.Options.WorkspaceID; w != nil {
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`, *w).Scan(&ok); err != nil {
+			return fmt.Errorf("check workspace %s: %w", *w, err)
+		}
+		if !ok {
+			return apperr.Invalidf("import_options.workspace_id %s is not a workspace of yours", *w)
+		}
+	}
 	// JSON goes out as text: in exec mode pgx would send []byte as bytea.
 	var mappingJSON *string
 	if n.FieldMapping != nil {
