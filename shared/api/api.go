@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -257,10 +258,8 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request, id Identity) 
 func (s *Server) listImports(w http.ResponseWriter, r *http.Request, id Identity) error {
 	q := r.URL.Query()
 	status := q.Get("status")
-	switch status {
-	case "", jobs.StatusPending, jobs.StatusProcessing, jobs.StatusCompleted, jobs.StatusFailed, jobs.StatusRollingBack, jobs.StatusRolledBack:
-	default:
-		return badRequest(fmt.Sprintf("unknown status %q", status))
+	if status != "" && !slices.Contains(jobs.Statuses, status) {
+		return badRequest(fmt.Sprintf("unknown status %q; use one of %s", status, strings.Join(jobs.Statuses, ", ")))
 	}
 	limit, before, err := paging(r)
 	if err != nil {

@@ -54,8 +54,11 @@ type Error struct {
 // Error is the message; a transient error's is its cause, which is what
 // the logs and the execution history need (its Message is generic).
 func (e *Error) Error() string {
-	if e.Err != nil && (e.Message == "" || e.Code == Transient) {
+	switch {
+	case e.Err != nil && e.Code == Transient:
 		return "transient: " + e.Err.Error()
+	case e.Err != nil && e.Message == "":
+		return e.Err.Error()
 	}
 	return e.Message
 }

@@ -35,7 +35,7 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 			}
 		}
 		if !jobs.Allowed(jobs.OpComplete, job.Status) {
-			return jobs.WrongState(jobs.OpComplete, job.Status)
+			return jobs.WrongState(string(jobs.OpComplete), job.Status)
 		}
 		det, err := jobs.GetDetails(ctx, tx, jobID)
 		if err != nil {

@@ -62,7 +62,7 @@ func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareRes
 		}
 		return res, nil
 	case job.Status != jobs.StatusPending:
-		return res, jobs.WrongState(jobs.OpPrepare, job.Status)
+		return res, jobs.WrongState(string(jobs.OpPrepare), job.Status)
 	}
 
 	p := &preparer{d: d, job: &job, res: &res}

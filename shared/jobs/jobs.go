@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -295,7 +296,7 @@ func refused(ctx context.Context, tx pgx.Tx, op Op, id uuid.UUID) error {
 	case err != nil:
 		return fmt.Errorf("%s import job %s: %w", op, id, err)
 	}
-	return WrongState(op, status)
+	return WrongState(string(op), status)
 }
 
 func nilIfZero(id uuid.UUID) *uuid.UUID {
@@ -315,7 +316,7 @@ func Complete(ctx context.Context, tx pgx.Tx, id uuid.UUID, c ChunkSums, firstEr
 		WHERE id = $1 AND status = ANY($8::text[])
 		RETURNING `+importColumns, id, c.Created, c.Updated, c.Skipped, c.Errors, string(firstErrors), c.Created+c.Updated,
 		from(OpComplete)))
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return j, refused(ctx, tx, OpComplete, id)
 	}
 	return j, err

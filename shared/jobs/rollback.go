@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -13,7 +14,7 @@ import (
 func BeginRollback(ctx context.Context, tx pgx.Tx, id uuid.UUID, events int) (ImportJob, error) {
 	j, err := scanImport(tx.QueryRow(ctx, `UPDATE import_jobs SET status = 'rolling_back'
 		WHERE id = $1 AND status = ANY($2::text[]) RETURNING `+importColumns, id, from(OpBeginRollback)))
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return j, refused(ctx, tx, OpBeginRollback, id)
 	}
 	if err != nil {

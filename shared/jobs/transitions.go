@@ -73,7 +73,7 @@ var ErrWrongState = &apperr.Error{Code: apperr.Conflict, Message: "the import is
 
 // WrongState is the error of an action (an Op, or a step such as "apply a
 // chunk to") on a job in status.
-func WrongState[A ~string](action A, status string) error {
+func WrongState(action, status string) error {
 	return &apperr.Error{Code: apperr.Conflict, Message: fmt.Sprintf("cannot %s an import that is %s", action, status),
 		Err: ErrWrongState}
 }

@@ -2,7 +2,6 @@ package lambdafn
 
 import (
 	"log/slog"
-	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -66,19 +65,3 @@ func Handlers(c Config) map[string]any {
 			reconcile.Reconciler{DB: c.SweeperDB, SFN: c.SFN, StateMachineARN: c.ImportMachine, Log: c.Log}.Handle),
 	}
 }
-
-// Names are the functions Handlers builds, sorted.
-func Names() []string {
-	var names []string
-	for n := range Handlers(Config{}) {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// Compile-time checks that the starters are what the API needs.
-var (
-	_ api.RollbackStarter = RollbackStarter{}
-	_ api.ExportStarter   = ExportStarter{}
-)

@@ -131,8 +131,13 @@ func (h FailHandler) Handle(ctx context.Context, raw json.RawMessage) (JobInput,
 			"error", in.Error.Error, "cause", msg)
 	}
 	err := importer.Fail(ctx, h.Deps, in.TenantID, in.JobID, reason)
-	if errors.Is(err, jobs.ErrWrongState) {
-		return JobInput{TenantID: in.TenantID, JobID: in.JobID}, nil // completed or rolled back meanwhile
+	switch {
+	case errors.Is(err, jobs.ErrWrongState):
+		err = nil // completed or rolled back meanwhile
+	case apperr.Is(err, apperr.NotFound):
+		// Nothing to record the failure on; retrying cannot change that.
+		logger(h.Log).WarnContext(ctx, "failed import has no job", "job_id", in.JobID, "tenant_id", in.TenantID)
+		err = nil
 	}
 	return JobInput{TenantID: in.TenantID, JobID: in.JobID}, err
 }
