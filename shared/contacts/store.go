@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -38,6 +37,16 @@ var liveColumns = func() string {
 	return strings.Join(cols, ", ")
 }()
 
+// findLiveSQL reads the live contacts of tenant $1 whose key is in $2, in
+// key order; findLiveLockedSQL also locks them.
+var (
+	findLiveSQL = `SELECT c.email_key, ` + liveColumns + ` FROM contacts c
+	WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND c.email_key = ANY($2)
+	ORDER BY c.email_key`
+	findLiveLockedSQL = findLiveSQL + `
+	FOR UPDATE`
+)
+
 // FindLive returns the tenant's live contacts whose match key is in keys,
 // keyed by match key. It reads them through the partial unique index on
 // email_key (its predicate is repeated so that the planner can use it; see
@@ -46,11 +55,9 @@ var liveColumns = func() string {
 // locked FOR UPDATE in key order, the index's, so that transactions
 // touching overlapping contacts queue rather than deadlock.
 func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string, lock bool) (map[string]Match, error) {
-	q := `SELECT c.email_key, ` + liveColumns + ` FROM contacts c
-		WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND c.email_key = ANY($2)
-		ORDER BY c.email_key`
+	q := findLiveSQL
 	if lock {
-		q += ` FOR UPDATE`
+		q = findLiveLockedSQL
 	}
 	rows, err := tx.Query(ctx, q, tenantID, keys)
 	if err != nil {
@@ -134,143 +141,6 @@ var textColumns = func() []Field {
 	}
 	return fs
 }()
-
-// columnArrays holds rows column by column, as PostgreSQL array literals:
-// the parameters unnest reads. The planner knows how many rows an unnested
-// array has (a JSON recordset it guesses at 100, which led it, with stale
-// statistics, to quadratic plans); PostgreSQL parses array literals faster
-// than JSON; and appending them here costs a fraction of encoding slices
-// through the driver.
-type columnArrays struct {
-	ids, workspaces, tags, custom, evts arrayBuilder
-	values                              [NumFields]arrayBuilder
-	// data holds the rows' snapshots, one a line: a single text parameter
-	// that string_to_array splits (no line breaks inside: JSON strings
-	// escape them).
-	data    strings.Builder
-	scratch []byte
-}
-
-// add appends a row, and its event with the row's snapshot.
-func (a *columnArrays) add(r *Row) error {
-	eventID, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
-	if a.data.Len() > 0 {
-		a.data.WriteByte('\n')
-	}
-	a.scratch = r.appendJSON(a.scratch[:0])
-	a.data.Write(a.scratch)
-	a.evts.add(eventID.String())
-	a.ids.add(r.ID.String())
-	if r.WorkspaceID == nil {
-		a.workspaces.addNull()
-	} else {
-		a.workspaces.add(r.WorkspaceID.String())
-	}
-	for f := range a.values {
-		if v := r.Values[f]; v == nil {
-			a.values[f].addNull()
-		} else {
-			a.values[f].add(*v)
-		}
-	}
-	a.tags.add(arrayLiteral(r.Tags))
-	a.scratch = r.appendCustom(a.scratch[:0])
-	a.custom.add(string(a.scratch))
-	return nil
-}
-
-// arrayBuilder appends the elements of a one-dimensional array literal.
-type arrayBuilder struct {
-	b      strings.Builder
-	closed bool
-}
-
-func (a *arrayBuilder) sep() {
-	if a.b.Len() == 0 {
-		a.b.WriteByte('{')
-	} else {
-		a.b.WriteByte(',')
-	}
-}
-
-func (a *arrayBuilder) addNull() {
-	a.sep()
-	a.b.WriteString("NULL")
-}
-
-// add appends s quoted, its quotes and backslashes escaped; invalid UTF-8
-// becomes U+FFFD, as in the row's snapshot.
-func (a *arrayBuilder) add(s string) {
-	a.sep()
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	a.b.WriteByte('"')
-	for {
-		i := strings.IndexAny(s, `"\`)
-		if i < 0 {
-			break
-		}
-		a.b.WriteString(s[:i])
-		a.b.WriteByte('\\')
-		a.b.WriteByte(s[i])
-		s = s[i+1:]
-	}
-	a.b.WriteString(s)
-	a.b.WriteByte('"')
-}
-
-// String closes the literal and returns it, without a copy; the builder
-// takes no more elements.
-func (a *arrayBuilder) String() string {
-	if a.b.Len() == 0 {
-		return "{}"
-	}
-	if !a.closed {
-		a.b.WriteByte('}')
-		a.closed = true
-	}
-	return a.b.String()
-}
-
-// arrayLiteral writes tags as a PostgreSQL text[] literal.
-func arrayLiteral(tags []string) string {
-	var a arrayBuilder
-	for _, t := range tags {
-		a.add(t)
-	}
-	return a.String()
-}
-
-// unnestColumns lists the x(…) columns of an unnest of a columnArrays, and
-// unnestParams its parameters from $first on.
-func unnestColumns() string {
-	return "id, workspace_id, " + fieldList("", allFields) + ", tags, custom_fields"
-}
-
-func unnestParams(first int) string {
-	types := []string{"uuid[]", "uuid[]"}
-	for range NumFields {
-		types = append(types, "text[]")
-	}
-	types = append(types, "text[]", "text[]")
-	ps := make([]string, len(types))
-	for i, t := range types {
-		ps[i] = fmt.Sprintf("$%d::%s", first+i, t)
-	}
-	return strings.Join(ps, ", ")
-}
-
-func (a *columnArrays) params() []any {
-	ps := []any{a.ids.String(), a.workspaces.String()}
-	for f := range a.values {
-		ps = append(ps, a.values[f].String())
-	}
-	return append(ps, a.tags.String(), a.custom.String())
-}
 
 // fieldList lists the column names of fs, each after prefix.
 func fieldList(prefix string, fs []Field) string {
@@ -459,6 +329,15 @@ func (w *Writer) Update(ctx context.Context, rows []Row, prev []Match) error {
 	return nil
 }
 
+// skipSQL records a "skipped" event for each contact $3, with its snapshot
+// (one a line in $4) as both previous and new data; the LATERAL parses each
+// snapshot once. $1 job, $2 event ids.
+const skipSQL = `
+INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_data, new_data, created_at)
+SELECT e.id, $1, e.contact_id, 'skipped', s.data, s.data, now() AT TIME ZONE 'UTC'
+FROM unnest($2::uuid[], $3::uuid[], string_to_array($4, E'\n')) AS e(id, contact_id, data),
+	LATERAL (SELECT e.data::jsonb OFFSET 0) AS s(data)`
+
 // Skip records a "skipped" event for matched contacts the import left
 // untouched: previous_data and new_data are both the snapshot.
 func (w *Writer) Skip(ctx context.Context, matches []Match) error {
@@ -479,11 +358,7 @@ func (w *Writer) Skip(ctx context.Context, matches []Match) error {
 		}
 		snaps.Write(m.Snapshot)
 	}
-	_, err := w.tx.Exec(ctx, `
-		INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_data, new_data, created_at)
-		SELECT e.id, $1, e.contact_id, 'skipped', s.data, s.data, now() AT TIME ZONE 'UTC'
-		FROM unnest($2::uuid[], $3::uuid[], string_to_array($4, E'\n')) AS e(id, contact_id, data),
-			LATERAL (SELECT e.data::jsonb OFFSET 0) AS s(data)`, w.jobID, eventIDs.String(), ids.String(), snaps.String())
+	_, err := w.tx.Exec(ctx, skipSQL, w.jobID, eventIDs.String(), ids.String(), snaps.String())
 	if err != nil {
 		return fmt.Errorf("record skipped contacts: %w", err)
 	}
