@@ -25,6 +25,7 @@ import (
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/pipelinetest"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/rollback"
 )
@@ -364,22 +365,12 @@ func (b *bench) chunkSizes(ctx context.Context, r *report) error {
 }
 
 func (b *bench) newJob(ctx context.Context, store objstore.Store, path string, opts jobs.Options) (uuid.UUID, error) {
-	if err := opts.Validate(); err != nil {
-		return uuid.Nil, err
-	}
-	id := uuid.New()
-	key := importer.UploadKey(b.tenant, id, filepath.Base(path))
 	f, err := os.Open(path)
 	if err != nil {
-		return id, err
+		return uuid.Nil, err
 	}
 	defer f.Close()
-	if err := store.Put(ctx, key, f); err != nil {
-		return id, err
-	}
-	return id, postgres.InTenantTx(ctx, b.st.DB, b.tenant, func(tx pgx.Tx) error {
-		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: id, TenantID: b.tenant, FileName: filepath.Base(path), SourceKey: key, Options: opts})
-	})
+	return pipelinetest.Upload(ctx, importer.Deps{DB: b.st.DB, Store: store}, b.tenant, filepath.Base(path), f, nil, opts)
 }
 
 func (b *bench) exports(ctx context.Context, r *report) error {
@@ -534,11 +525,7 @@ func (b *bench) memory(ctx context.Context, r *report, counts string) error {
 		if err != nil {
 			return err
 		}
-		res, err := importer.Prepare(ctx, importer.Deps{DB: b.st.DB, Store: objstore.Dir(store), ChunkRows: size}, b.tenant, job)
-		if err != nil {
-			return err
-		}
-		chunks, err := importer.ReadManifest(ctx, objstore.Dir(store), res.ManifestKey)
+		chunks, err := pipelinetest.PrepareChunks(ctx, importer.Deps{DB: b.st.DB, Store: objstore.Dir(store), ChunkRows: size}, b.tenant, job)
 		if err != nil {
 			return err
 		}

@@ -48,13 +48,11 @@ var people = []struct{ email, first, company, phone, zip, plan string }{
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{db: pgtest.New(t), store: objstore.Dir(t.TempDir()), tenant: uuid.New(), other: uuid.New()}
+	db := pgtest.New(t)
+	e := &env{db: db, store: objstore.Dir(t.TempDir()), tenant: pgtest.Tenant(t, db), other: pgtest.Tenant(t, db)}
 	ctx := context.Background()
 	for _, tn := range []uuid.UUID{e.tenant, e.other} {
 		err := postgres.InTenantTx(ctx, e.db, tn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `INSERT INTO tenants (id) VALUES ($1)`, tn); err != nil {
-				return err
-			}
 			for i, p := range people {
 				email := p.email
 				if tn == e.other {

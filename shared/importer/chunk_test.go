@@ -14,6 +14,7 @@ import (
 
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
 
 // A chunk applied twice (a retried Lambda, a redriven Map item) changes
@@ -22,20 +23,20 @@ func TestApplyChunkTwice(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	e.deps.ChunkRows = 3
-	job := e.newJob(t, "f.csv", "email,first_name\na@x.io,A\nb@x.io,B\nbad,C\nd@x.io,D\n", nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+	e.Deps.ChunkRows = 3
+	job := e.NewJob(t, "f.csv", "email,first_name\na@x.io,A\nb@x.io,B\nbad,C\nd@x.io,D\n", nil, jobs.Options{})
+	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.chunks(t, res)[0]
-	first, err := importer.ApplyChunk(ctx, e.deps, c)
+	c := e.Chunks(t, res)[0]
+	first, err := importer.ApplyChunk(ctx, e.Deps, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	digest := e.contentDigest(t)
-	events := e.count(t, `SELECT count(*) FROM import_events`)
-	second, err := importer.ApplyChunk(ctx, e.deps, c)
+	events := e.Count(t, `SELECT count(*) FROM import_events`)
+	second, err := importer.ApplyChunk(ctx, e.Deps, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +47,10 @@ func TestApplyChunkTwice(t *testing.T) {
 	if first != second || first.Created != 2 || first.Errors != 1 {
 		t.Fatalf("results differ: %+v vs %+v", first, second)
 	}
-	if e.contentDigest(t) != digest || e.count(t, `SELECT count(*) FROM import_events`) != events {
+	if e.contentDigest(t) != digest || e.Count(t, `SELECT count(*) FROM import_events`) != events {
 		t.Fatal("the second apply changed contacts or events")
 	}
-	if n := e.count(t, `SELECT processed_rows FROM import_jobs WHERE id = $1`, job); n != 3 {
+	if n := e.Count(t, `SELECT processed_rows FROM import_jobs WHERE id = $1`, job); n != 3 {
 		t.Fatalf("processed_rows = %d after applying a 3-row chunk twice, want 3", n)
 	}
 }
@@ -59,12 +60,12 @@ func TestApplySameChunkConcurrently(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	job := e.newJob(t, "f.csv", manyRows(500, 0), nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+	job := e.NewJob(t, "f.csv", manyRows(500, 0), nil, jobs.Options{})
+	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.chunks(t, res)[0]
+	c := e.Chunks(t, res)[0]
 	var wg sync.WaitGroup
 	results := make([]importer.ChunkResult, 4)
 	errs := make([]error, 4)
@@ -72,7 +73,7 @@ func TestApplySameChunkConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = importer.ApplyChunk(ctx, e.deps, c)
+			results[i], errs[i] = importer.ApplyChunk(ctx, e.Deps, c)
 		}()
 	}
 	wg.Wait()
@@ -91,7 +92,7 @@ func TestApplySameChunkConcurrently(t *testing.T) {
 	if applied != 1 {
 		t.Fatalf("%d workers applied the chunk, want 1", applied)
 	}
-	if n := e.count(t, `SELECT count(*) FROM contacts`); n != 490 {
+	if n := e.Count(t, `SELECT count(*) FROM contacts`); n != 490 {
 		t.Fatalf("%d contacts, want 490", n)
 	}
 }
@@ -102,18 +103,18 @@ func TestConcurrentImportsSameKeys(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	e.deps.ChunkRows = 100
+	e.Deps.ChunkRows = 100
 	// Both files hold keys 0..999 in different orders.
 	fileA, fileB := shuffledRows(1000, 1), shuffledRows(1000, 2)
-	jobA := e.newJob(t, "a.csv", fileA, nil, jobs.Options{DuplicateStrategy: "update"})
-	jobB := e.newJob(t, "b.csv", fileB, nil, jobs.Options{DuplicateStrategy: "update"})
+	jobA := e.NewJob(t, "a.csv", fileA, nil, jobs.Options{DuplicateStrategy: "update"})
+	jobB := e.NewJob(t, "b.csv", fileB, nil, jobs.Options{DuplicateStrategy: "update"})
 	var chunks []importer.Chunk
 	for _, job := range []uuid.UUID{jobA, jobB} {
-		res, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+		res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 		if err != nil {
 			t.Fatal(err)
 		}
-		chunks = append(chunks, e.chunks(t, res)...)
+		chunks = append(chunks, e.Chunks(t, res)...)
 	}
 	rand.Shuffle(len(chunks), func(i, j int) { chunks[i], chunks[j] = chunks[j], chunks[i] })
 	var wg sync.WaitGroup
@@ -125,7 +126,7 @@ func TestConcurrentImportsSameKeys(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if _, err := importer.ApplyChunk(ctx, e.deps, c); err != nil {
+			if _, err := importer.ApplyChunk(ctx, e.Deps, c); err != nil {
 				errc <- fmt.Errorf("chunk %d of %s: %w", c.Index, c.JobID, err)
 			}
 		}()
@@ -137,7 +138,7 @@ func TestConcurrentImportsSameKeys(t *testing.T) {
 	}
 	var total counters
 	for _, job := range []uuid.UUID{jobA, jobB} {
-		j, err := importer.Finalize(ctx, e.deps, e.tenant, job)
+		j, err := importer.Finalize(ctx, e.Deps, e.Tenant, job)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func TestConcurrentImportsSameKeys(t *testing.T) {
 	if total.Created != 1000 {
 		t.Fatalf("%d contacts created across both jobs, want exactly 1000", total.Created)
 	}
-	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 1000 {
+	if n := e.Count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 1000 {
 		t.Fatalf("%d live contacts, want 1000", n)
 	}
 }
@@ -174,24 +175,24 @@ func TestChunkingDoesNotChangeTheOutcome(t *testing.T) {
 		e := newEnv(t)
 		// The same tenant id in every database makes digests comparable.
 		ctx := context.Background()
-		e.deps.ChunkRows = chunkRows
-		job := e.newJob(t, "big.csv", file, nil, jobs.Options{DuplicateStrategy: "update", Tags: []string{"bulk"}})
-		res, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+		e.Deps.ChunkRows = chunkRows
+		job := e.NewJob(t, "big.csv", file, nil, jobs.Options{DuplicateStrategy: "update", Tags: []string{"bulk"}})
+		res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cs := e.chunks(t, res)
+		cs := e.Chunks(t, res)
 		if reverse {
 			for i, j := 0, len(cs)-1; i < j; i, j = i+1, j-1 {
 				cs[i], cs[j] = cs[j], cs[i]
 			}
 		}
 		for _, c := range cs {
-			if _, err := importer.ApplyChunk(ctx, e.deps, c); err != nil {
+			if _, err := importer.ApplyChunk(ctx, e.Deps, c); err != nil {
 				t.Fatal(err)
 			}
 		}
-		j, err := importer.Finalize(ctx, e.deps, e.tenant, job)
+		j, err := importer.Finalize(ctx, e.Deps, e.Tenant, job)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,33 +251,33 @@ func TestApplyChunkOfFailedJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	job := e.newJob(t, "f.csv", "email\na@x.io\n", nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+	job := e.NewJob(t, "f.csv", "email\na@x.io\n", nil, jobs.Options{})
+	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := importer.Fail(ctx, e.deps, e.tenant, job, "chunk 0 failed"); err != nil {
+	if err := importer.Fail(ctx, e.Deps, e.Tenant, job, "chunk 0 failed"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := importer.ApplyChunk(ctx, e.deps, e.chunks(t, res)[0]); err != nil {
+	if _, err := importer.ApplyChunk(ctx, e.Deps, e.Chunks(t, res)[0]); err != nil {
 		t.Fatalf("applying a chunk of a failed job on redrive: %v", err)
 	}
-	j, err := importer.Finalize(ctx, e.deps, e.tenant, job)
+	j, err := importer.Finalize(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if j.Status != jobs.StatusCompleted || j.CreatedCount != 1 || string(j.Errors) != "[]" {
 		t.Fatalf("redriven job = %s, created %d, errors %s", j.Status, j.CreatedCount, j.Errors)
 	}
-	if n := e.count(t, `SELECT count(*) FROM import_job_details WHERE failure_reason IS NOT NULL`); n != 0 {
+	if n := e.Count(t, `SELECT count(*) FROM import_job_details WHERE failure_reason IS NOT NULL`); n != 0 {
 		t.Fatal("the failure reason of a redriven job that completed is still set")
 	}
 
 	// A chunk item for a job still pending (a forged manifest) is refused.
-	other := e.newJob(t, "g.csv", "email\nb@x.io\n", nil, jobs.Options{})
-	c := e.chunks(t, res)[0]
+	other := e.NewJob(t, "g.csv", "email\nb@x.io\n", nil, jobs.Options{})
+	c := e.Chunks(t, res)[0]
 	c.JobID = other
-	if _, err := importer.ApplyChunk(ctx, e.deps, c); !errors.Is(err, jobs.ErrWrongState) {
+	if _, err := importer.ApplyChunk(ctx, e.Deps, c); !errors.Is(err, jobs.ErrWrongState) {
 		t.Fatalf("chunk of a pending job: %v, want ErrWrongState", err)
 	}
 }
@@ -287,24 +288,22 @@ func TestChunkCannotCrossTenants(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	job := e.newJob(t, "f.csv", "email\na@x.io\n", nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+	job := e.NewJob(t, "f.csv", "email\na@x.io\n", nil, jobs.Options{})
+	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := uuid.New()
-	e2 := *e
-	e2.tenant = other
-	e2.tx(t, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO tenants (id) VALUES ($1)`, other)
-		return err
-	})
-	c := e.chunks(t, res)[0]
+	other := pgtest.Tenant(t, e.Deps.DB)
+	c := e.Chunks(t, res)[0]
 	c.TenantID = other
-	if _, err := importer.ApplyChunk(ctx, e.deps, c); err == nil {
+	if _, err := importer.ApplyChunk(ctx, e.Deps, c); err == nil {
 		t.Fatal("a chunk ran under another tenant")
 	}
-	if n := e.count(t, `SELECT count(*) FROM contacts`) + e2.count(t, `SELECT count(*) FROM contacts`); n != 0 {
+	var inOther int
+	pgtest.InTx(t, e.Deps.DB, other, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&inOther)
+	})
+	if n := e.Count(t, `SELECT count(*) FROM contacts`) + inOther; n != 0 {
 		t.Fatalf("%d contacts written across tenants", n)
 	}
 }

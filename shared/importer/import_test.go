@@ -23,7 +23,7 @@ func TestImportCSV(t *testing.T) {
 		"ADA@example.com ,Ada,Again,,,\n" +
 		"carl@example.com,Carl,,(555) 123-4567,,\"a, b\"\n" +
 		",Nobody,,,,\n"
-	j := e.importFile(t, "people.csv", file, jobs.Options{Tags: []string{"imported"}})
+	j := e.Import(t, "people.csv", file, jobs.Options{Tags: []string{"imported"}})
 
 	want := counters{Total: 5, Created: 2, Updated: 0, Skipped: 1, Errors: 2, Processed: 5, Imported: 2}
 	if got := countersOf(j); got != want {
@@ -60,7 +60,7 @@ func TestImportCSV(t *testing.T) {
 
 	// The full report has the bad rows and the in-file duplicate, with their
 	// original values.
-	report := e.object(t, "imports/"+e.tenant.String()+"/"+j.ID.String()+"/errors.csv")
+	report := e.object(t, "imports/"+e.Tenant.String()+"/"+j.ID.String()+"/errors.csv")
 	wantReport := "row,result,errors,E-mail Address,Given Name,Surname,Mobile Phone,Zip,Tags\n" +
 		"3,error,E-mail Address: not a valid email address: no @,not-an-email,Bob,,,,\n" +
 		"4,skipped,duplicate of row 2,ADA@example.com ,Ada,Again,,,\n" +
@@ -70,7 +70,7 @@ func TestImportCSV(t *testing.T) {
 	}
 
 	// Every created contact has a "created" event with its full snapshot.
-	if n := e.count(t, `SELECT count(*) FROM import_events WHERE import_job_id = $1 AND event_type = 'created'
+	if n := e.Count(t, `SELECT count(*) FROM import_events WHERE import_job_id = $1 AND event_type = 'created'
 		AND previous_data IS NULL AND new_data->>'email' IS NOT NULL AND new_data ? 'updated_at'`, j.ID); n != 2 {
 		t.Errorf("%d created events, want 2", n)
 	}
@@ -85,9 +85,9 @@ func TestImportXLSXAndJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		job := e.newJob(t, "people.xlsx", string(b), map[string]string{"Signed Up": "custom.signed_up", "Zip": "postal_code"},
+		job := e.NewJob(t, "people.xlsx", string(b), map[string]string{"Signed Up": "custom.signed_up", "Zip": "postal_code"},
 			jobs.Options{Options: mapping.Options{CustomFieldTypes: map[string]string{"signed_up": "date"}}})
-		j := e.run(t, job)
+		j := e.Run(t, job)
 		if got := countersOf(j); got != (counters{2, 2, 0, 0, 0, 2, 2}) {
 			t.Fatalf("counters %+v", got)
 		}
@@ -100,7 +100,7 @@ func TestImportXLSXAndJSON(t *testing.T) {
 	t.Run("JSON", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
-		j := e.importFile(t, "people.json", `[{"email":"a@x.io","name":"Ann Lee","company":{"name":"X"},"plan":"pro"}]`,
+		j := e.Import(t, "people.json", `[{"email":"a@x.io","name":"Ann Lee","company":{"name":"X"},"plan":"pro"}]`,
 			jobs.Options{})
 		if got := countersOf(j); got != (counters{1, 1, 0, 0, 0, 1, 1}) {
 			t.Fatalf("counters %+v", got)
@@ -132,20 +132,20 @@ func TestPrepareRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			job := e.newJob(t, tt.file, tt.content, tt.mapping, jobs.Options{})
-			_, err := importer.Prepare(context.Background(), e.deps, e.tenant, job)
+			job := e.NewJob(t, tt.file, tt.content, tt.mapping, jobs.Options{})
+			_, err := importer.Prepare(context.Background(), e.Deps, e.Tenant, job)
 			ie, ok := apperr.As(err)
 			if !ok || apperr.TaskName(err) != apperr.TaskInput || !strings.Contains(ie.Message, tt.want) {
 				t.Fatalf("prepare error = %v, want an input error containing %q", err, tt.want)
 			}
 			// The state machine's Catch records the reason; nothing was written.
-			if err := importer.Fail(context.Background(), e.deps, e.tenant, job, ie.Message); err != nil {
+			if err := importer.Fail(context.Background(), e.Deps, e.Tenant, job, ie.Message); err != nil {
 				t.Fatal(err)
 			}
-			if n := e.count(t, `SELECT count(*) FROM contacts`); n != 0 {
+			if n := e.Count(t, `SELECT count(*) FROM contacts`); n != 0 {
 				t.Fatalf("%d contacts written", n)
 			}
-			if n := e.count(t, `SELECT count(*) FROM import_jobs j JOIN import_job_details d ON d.import_job_id = j.id
+			if n := e.Count(t, `SELECT count(*) FROM import_jobs j JOIN import_job_details d ON d.import_job_id = j.id
 				WHERE j.id = $1 AND j.status = 'failed' AND d.failure_reason = $2 AND j.errors->0->>'message' = $2`, job, ie.Message); n != 1 {
 				t.Fatal("the failure reason was not recorded on the job")
 			}
@@ -158,18 +158,18 @@ func TestPrepareRefusesBadInput(t *testing.T) {
 func TestPrepareIsIdempotent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.deps.ChunkRows = 2
-	job := e.newJob(t, "a.csv", "email\na@b.co\nb@b.co\nc@b.co\n", nil, jobs.Options{})
+	e.Deps.ChunkRows = 2
+	job := e.NewJob(t, "a.csv", "email\na@b.co\nb@b.co\nc@b.co\n", nil, jobs.Options{})
 	ctx := context.Background()
-	first, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+	first, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The upload is gone: a second prepare must not need it.
-	if err := e.deps.Store.Delete(ctx, importer.UploadKey(e.tenant, job, "a.csv")); err != nil {
+	if err := e.Deps.Store.Delete(ctx, importer.UploadKey(e.Tenant, job, "a.csv")); err != nil {
 		t.Fatal(err)
 	}
-	second, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+	second, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,29 +182,29 @@ func TestPrepareIsIdempotent(t *testing.T) {
 func TestFinalizeNeedsEveryChunk(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.deps.ChunkRows = 1
+	e.Deps.ChunkRows = 1
 	ctx := context.Background()
-	job := e.newJob(t, "a.csv", "email\na@b.co\nb@b.co\n", nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.deps, e.tenant, job)
+	job := e.NewJob(t, "a.csv", "email\na@b.co\nb@b.co\n", nil, jobs.Options{})
+	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := e.chunks(t, res)
-	if _, err := importer.ApplyChunk(ctx, e.deps, cs[0]); err != nil {
+	cs := e.Chunks(t, res)
+	if _, err := importer.ApplyChunk(ctx, e.Deps, cs[0]); err != nil {
 		t.Fatal(err)
 	}
-	_, err = importer.Finalize(ctx, e.deps, e.tenant, job)
+	_, err = importer.Finalize(ctx, e.Deps, e.Tenant, job)
 	if !apperr.Is(err, apperr.Transient) || !strings.Contains(err.Error(), "1 of 2 chunks applied") {
 		t.Fatalf("finalize with a missing chunk: %v", err)
 	}
-	if _, err := importer.ApplyChunk(ctx, e.deps, cs[1]); err != nil {
+	if _, err := importer.ApplyChunk(ctx, e.Deps, cs[1]); err != nil {
 		t.Fatal(err)
 	}
-	j, err := importer.Finalize(ctx, e.deps, e.tenant, job)
+	j, err := importer.Finalize(ctx, e.Deps, e.Tenant, job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := importer.Finalize(ctx, e.deps, e.tenant, job)
+	again, err := importer.Finalize(ctx, e.Deps, e.Tenant, job)
 	if err != nil || countersOf(again) != countersOf(j) || again.Status != jobs.StatusCompleted {
 		t.Fatalf("second finalize: %v %+v", err, again)
 	}

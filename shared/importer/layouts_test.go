@@ -156,7 +156,7 @@ func TestExportLayoutsImportWithoutMapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			j := e.importFile(t, tt.file, string(b), jobs.Options{})
+			j := e.Import(t, tt.file, string(b), jobs.Options{})
 			if j.Status != jobs.StatusCompleted || j.ErrorCount != 0 || j.CreatedCount != len(tt.want) {
 				t.Fatalf("%s: created %d, errors %d %s; want %d created", j.Status, j.CreatedCount, j.ErrorCount, j.Errors, len(tt.want))
 			}
@@ -195,7 +195,7 @@ func TestExcelReportWithTitleAndTotals(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	j := e.importFile(t, "report.xlsx", buf.String(), jobs.Options{})
+	j := e.Import(t, "report.xlsx", buf.String(), jobs.Options{})
 	if j.Status != jobs.StatusCompleted || *j.TotalRows != 2 || j.CreatedCount != 2 || j.ErrorCount != 0 {
 		t.Fatalf("%s total %v created %d errors %d %s", j.Status, *j.TotalRows, j.CreatedCount, j.ErrorCount, j.Errors)
 	}
@@ -222,8 +222,8 @@ func TestErrorReportIsSpreadsheetSafe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			job := e.newJob(t, "f.csv", content, nil, jobs.Options{RawErrorReport: tt.raw})
-			res, err := importer.Prepare(context.Background(), e.deps, e.tenant, job)
+			job := e.NewJob(t, "f.csv", content, nil, jobs.Options{RawErrorReport: tt.raw})
+			res, err := importer.Prepare(context.Background(), e.Deps, e.Tenant, job)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -63,12 +63,12 @@ func TestDuplicateStrategies(t *testing.T) {
 			e := newEnv(t)
 			ctx := context.Background()
 			existingID := uuid.New()
-			e.tx(t, func(tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, existingSQL, existingID, e.tenant)
+			e.Tx(t, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, existingSQL, existingID, e.Tenant)
 				return err
 			})
 			before := e.live(t)["Ada@Example.com"]
-			j := e.run(t, e.newJob(t, "f.csv", header+tt.row, mapping, tt.opts))
+			j := e.Run(t, e.NewJob(t, "f.csv", header+tt.row, mapping, tt.opts))
 			got := map[string]int{"created": j.CreatedCount, "updated": j.UpdatedCount, "skipped": j.SkippedCount}
 			if got[tt.want.outcome] != 1 || j.CreatedCount+j.UpdatedCount+j.SkippedCount != 1 {
 				t.Fatalf("counters %+v, want one %s", got, tt.want.outcome)
@@ -101,7 +101,7 @@ func TestDuplicateStrategies(t *testing.T) {
 			// One event for the contact, with the exact snapshots before and after.
 			var typ string
 			var prev, next []byte
-			e.tx(t, func(tx pgx.Tx) error {
+			e.Tx(t, func(tx pgx.Tx) error {
 				return tx.QueryRow(ctx, `SELECT event_type, previous_data, new_data FROM import_events WHERE import_job_id = $1`, j.ID).
 					Scan(&typ, &prev, &next)
 			})
@@ -117,11 +117,11 @@ func TestDuplicateStrategies(t *testing.T) {
 	t.Run("UpdateOnlySkipsUnknown", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
-		j := e.importFile(t, "f.csv", "email\nnew@example.com\n", jobs.Options{DuplicateStrategy: "update_only"})
+		j := e.Import(t, "f.csv", "email\nnew@example.com\n", jobs.Options{DuplicateStrategy: "update_only"})
 		if j.SkippedCount != 1 || j.CreatedCount != 0 || len(e.live(t)) != 0 {
 			t.Fatalf("update_only created a contact: %+v", countersOf(j))
 		}
-		if n := e.count(t, `SELECT count(*) FROM import_events`); n != 0 {
+		if n := e.Count(t, `SELECT count(*) FROM import_events`); n != 0 {
 			t.Fatalf("%d events for a row that touched no contact", n)
 		}
 	})
@@ -130,11 +130,11 @@ func TestDuplicateStrategies(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		ws := uuid.New()
-		e.tx(t, func(tx pgx.Tx) error {
-			_, err := tx.Exec(context.Background(), `INSERT INTO workspaces (id, tenant_id) VALUES ($1, $2)`, ws, e.tenant)
+		e.Tx(t, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), `INSERT INTO workspaces (id, tenant_id) VALUES ($1, $2)`, ws, e.Tenant)
 			return err
 		})
-		e.importFile(t, "f.csv", "email\nnew@example.com\n", jobs.Options{WorkspaceID: &ws})
+		e.Import(t, "f.csv", "email\nnew@example.com\n", jobs.Options{WorkspaceID: &ws})
 		if c := e.live(t)["new@example.com"]; c.WorkspaceID == nil || *c.WorkspaceID != ws {
 			t.Fatalf("workspace = %v, want %s", c.WorkspaceID, ws)
 		}
@@ -146,20 +146,20 @@ func TestDryRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	e.tx(t, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, existingSQL, uuid.New(), e.tenant)
+	e.Tx(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, existingSQL, uuid.New(), e.Tenant)
 		return err
 	})
 	before := e.contentDigest(t)
 	file := "email,first_name\nada@example.com,Changed\nnew@example.com,New\nbad,x\nnew@example.com,Dup\n"
-	j := e.importFile(t, "f.csv", file, jobs.Options{DuplicateStrategy: "update", DryRun: true})
+	j := e.Import(t, "f.csv", file, jobs.Options{DuplicateStrategy: "update", DryRun: true})
 	if got := countersOf(j); got != (counters{Total: 4, Created: 1, Updated: 1, Skipped: 1, Errors: 1, Processed: 4, Imported: 2}) {
 		t.Fatalf("dry-run counters = %+v", got)
 	}
 	if after := e.contentDigest(t); after != before {
 		t.Fatal("a dry run changed the contacts")
 	}
-	if n := e.count(t, `SELECT count(*) FROM import_events`); n != 0 {
+	if n := e.Count(t, `SELECT count(*) FROM import_events`); n != 0 {
 		t.Fatalf("a dry run wrote %d events", n)
 	}
 	if j.CanRollback {

@@ -22,14 +22,8 @@ func TestTransitions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	tenant := uuid.New()
+	tenant := pgtest.Tenant(t, db)
 	inTx := func(fn func(tx pgx.Tx) error) error { return postgres.InTenantTx(ctx, db, tenant, fn) }
-	if err := inTx(func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO tenants (id, name) VALUES ($1, 'test')`, tenant)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
 	// errNotMoved is what the wrapper of Reopen (which reports whether it
 	// moved the job, and has no error for a job it leaves) returns when the
 	// job stayed where it was.

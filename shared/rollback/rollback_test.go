@@ -14,83 +14,47 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portagehq/portage/shared/apperr"
-	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
-	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/pipelinetest"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/postgres/pgtest"
 	"github.com/portagehq/portage/shared/rollback"
 )
 
-type env struct {
-	deps   importer.Deps
-	tenant uuid.UUID
-}
+// env is the pipeline of one tenant, its chunks of 7 rows so that a small
+// file spans several.
+type env struct{ *pipelinetest.Env }
 
 func newEnv(t testing.TB, db *pgxpool.Pool) *env {
 	t.Helper()
+	var e *pipelinetest.Env
 	if db == nil {
-		db = pgtest.New(t)
+		e = pipelinetest.New(t)
+	} else {
+		e = pipelinetest.On(t, db)
 	}
-	e := &env{deps: importer.Deps{DB: db, Store: objstore.Dir(t.TempDir()), ChunkRows: 7}, tenant: uuid.New()}
-	e.tx(t, func(tx pgx.Tx) error {
-		_, err := tx.Exec(context.Background(), `INSERT INTO tenants (id) VALUES ($1)`, e.tenant)
-		return err
-	})
-	return e
-}
-
-func (e *env) tx(t testing.TB, fn func(pgx.Tx) error) {
-	t.Helper()
-	if err := postgres.InTenantTx(context.Background(), e.deps.DB, e.tenant, fn); err != nil {
-		t.Fatal(err)
-	}
+	e.Deps.ChunkRows = 7
+	return &env{e}
 }
 
 // importFile runs a whole import with the library steps.
 func (e *env) importFile(t testing.TB, content string, opts jobs.Options) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
-	if err := opts.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	id := uuid.New()
-	key := importer.UploadKey(e.tenant, id, "f.csv")
-	if err := e.deps.Store.Put(ctx, key, strings.NewReader(content)); err != nil {
-		t.Fatal(err)
-	}
-	e.tx(t, func(tx pgx.Tx) error {
-		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: id, TenantID: e.tenant, FileName: "f.csv", SourceKey: key, Options: opts})
-	})
-	res, err := importer.Prepare(ctx, e.deps, e.tenant, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunks, err := importer.ReadManifest(ctx, e.deps.Store, res.ManifestKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range chunks {
-		if _, err := importer.ApplyChunk(ctx, e.deps, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := importer.Finalize(ctx, e.deps, e.tenant, id); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	job := e.NewJob(t, "f.csv", content, nil, opts)
+	e.Run(t, job)
+	return job
 }
 
 // rollbackAll begins the rollback and runs batches of n until it finishes.
 func (e *env) rollbackAll(t testing.TB, job uuid.UUID, n int) rollback.Progress {
 	t.Helper()
 	ctx := context.Background()
-	e.tx(t, func(tx pgx.Tx) error {
+	e.Tx(t, func(tx pgx.Tx) error {
 		_, err := rollback.Begin(ctx, tx, job)
 		return err
 	})
 	for i := 0; ; i++ {
-		p, err := rollback.Batch(ctx, e.deps.DB, e.tenant, job, n)
+		p, err := rollback.Batch(ctx, e.Deps.DB, e.Tenant, job, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +71,7 @@ func (e *env) rollbackAll(t testing.TB, job uuid.UUID, n int) rollback.Progress 
 func (e *env) digest(t testing.TB) string {
 	t.Helper()
 	var rows []string
-	e.tx(t, func(tx pgx.Tx) error {
+	e.Tx(t, func(tx pgx.Tx) error {
 		r, err := tx.Query(context.Background(), `SELECT to_jsonb(c.*)::text FROM contacts c WHERE deleted_at IS NULL ORDER BY id`)
 		if err != nil {
 			return err
@@ -121,12 +85,12 @@ func (e *env) digest(t testing.TB) string {
 
 func (e *env) seedContacts(t testing.TB, n int, rnd *rand.Rand) {
 	t.Helper()
-	e.tx(t, func(tx pgx.Tx) error {
+	e.Tx(t, func(tx pgx.Tx) error {
 		for i := 0; i < n; i++ {
 			first := []any{nil, "", "Old"}[rnd.IntN(3)]
 			_, err := tx.Exec(context.Background(), `INSERT INTO contacts (id, tenant_id, email, first_name, company, tags, custom_fields, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, now() - interval '3 days', now() - interval '2 days')`,
-				uuid.New(), e.tenant, fmt.Sprintf("User%d@Example.com", i), first, []any{nil, "OldCo"}[rnd.IntN(2)],
+				uuid.New(), e.Tenant, fmt.Sprintf("User%d@Example.com", i), first, []any{nil, "OldCo"}[rnd.IntN(2)],
 				[][]string{{}, {"old"}}[rnd.IntN(2)], []string{`{}`, `{"plan":"free"}`}[rnd.IntN(2)])
 			if err != nil {
 				return err
@@ -184,7 +148,7 @@ func TestImportThenRollbackRestoresEveryColumn(t *testing.T) {
 			var status string
 			var canRollback bool
 			var at *string
-			e.tx(t, func(tx pgx.Tx) error {
+			e.Tx(t, func(tx pgx.Tx) error {
 				return tx.QueryRow(context.Background(), `SELECT status, can_rollback, rolled_back_at::text FROM import_jobs WHERE id = $1`, job).Scan(&status, &canRollback, &at)
 			})
 			if status != jobs.StatusRolledBack || canRollback || at == nil {
@@ -204,7 +168,7 @@ func TestRollbackProperty(t *testing.T) {
 			t.Parallel()
 			rnd := rand.New(rand.NewPCG(seed, 7))
 			e := newEnv(t, db)
-			e.deps.ChunkRows = 1 + rnd.IntN(40)
+			e.Deps.ChunkRows = 1 + rnd.IntN(40)
 			e.seedContacts(t, rnd.IntN(50), rnd)
 			before := e.digest(t)
 			opts := jobs.Options{DuplicateStrategy: []string{"skip", "update", "merge", "update_only"}[rnd.IntN(4)],
@@ -214,7 +178,7 @@ func TestRollbackProperty(t *testing.T) {
 			}
 			job := e.importFile(t, randomFile(rnd, 1+rnd.IntN(150), 1+rnd.IntN(80)), opts)
 			var writes int
-			e.tx(t, func(tx pgx.Tx) error {
+			e.Tx(t, func(tx pgx.Tx) error {
 				return tx.QueryRow(context.Background(), `SELECT created_count + updated_count FROM import_jobs WHERE id = $1`, job).Scan(&writes)
 			})
 			if writes == 0 {
@@ -238,13 +202,13 @@ func TestRollbackResumes(t *testing.T) {
 	e.seedContacts(t, 40, rnd)
 	before := e.digest(t)
 	job := e.importFile(t, randomFile(rnd, 100, 70), jobs.Options{DuplicateStrategy: "update"})
-	e.tx(t, func(tx pgx.Tx) error { _, err := rollback.Begin(ctx, tx, job); return err })
-	p, err := rollback.Batch(ctx, e.deps.DB, e.tenant, job, 10)
+	e.Tx(t, func(tx pgx.Tx) error { _, err := rollback.Begin(ctx, tx, job); return err })
+	p, err := rollback.Batch(ctx, e.Deps.DB, e.Tenant, job, 10)
 	if err != nil || p.Done != 10 || p.Finished {
 		t.Fatalf("first batch: %+v %v", p, err)
 	}
 	// The worker dies here. A new request resumes the same rollback.
-	e.tx(t, func(tx pgx.Tx) error {
+	e.Tx(t, func(tx pgx.Tx) error {
 		j, err := rollback.Begin(ctx, tx, job)
 		if j.Status != jobs.StatusRollingBack {
 			t.Errorf("resuming Begin gave %s", j.Status)
@@ -258,7 +222,7 @@ func TestRollbackResumes(t *testing.T) {
 	if e.digest(t) != before {
 		t.Fatal("a resumed rollback did not restore the contacts")
 	}
-	again, err := rollback.Batch(ctx, e.deps.DB, e.tenant, job, 25)
+	again, err := rollback.Batch(ctx, e.Deps.DB, e.Tenant, job, 25)
 	if err != nil || !again.Finished || again != p || e.digest(t) != before {
 		t.Fatalf("a batch after the end: %+v %v", again, err)
 	}
@@ -273,7 +237,7 @@ func TestRollbackConflicts(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
 		job := e.importFile(t, "email,first_name\na@x.io,Ann\nb@x.io,Bo\n", jobs.Options{})
-		e.tx(t, func(tx pgx.Tx) error {
+		e.Tx(t, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `UPDATE contacts SET first_name = 'Edited', updated_at = now() WHERE email = 'b@x.io'`)
 			return err
 		})
@@ -283,7 +247,7 @@ func TestRollbackConflicts(t *testing.T) {
 		}
 		var live []string
 		var conflicts []rollback.Conflict
-		e.tx(t, func(tx pgx.Tx) error {
+		e.Tx(t, func(tx pgx.Tx) error {
 			r, _ := tx.Query(ctx, `SELECT email || ':' || first_name FROM contacts WHERE deleted_at IS NULL`)
 			live, _ = pgx.CollectRows(r, pgx.RowTo[string])
 			var err error
@@ -305,7 +269,7 @@ func TestRollbackConflicts(t *testing.T) {
 		const second = "email,company\nuser1@example.com,Second\nnew@x.io,Second\n"
 		companies := func(e *env) string {
 			var out []string
-			e.tx(t, func(tx pgx.Tx) error {
+			e.Tx(t, func(tx pgx.Tx) error {
 				r, _ := tx.Query(ctx, `SELECT email || '=' || coalesce(company, '-') FROM contacts WHERE deleted_at IS NULL ORDER BY email`)
 				var err error
 				out, err = pgx.CollectRows(r, pgx.RowTo[string])
@@ -332,7 +296,7 @@ func TestRollbackConflicts(t *testing.T) {
 		}
 
 		// Newest first, both roll back cleanly to the original contacts.
-		e2 := newEnv(t, e.deps.DB)
+		e2 := newEnv(t, e.Deps.DB)
 		e2.seedContacts(t, 3, rand.New(rand.NewPCG(1, 1)))
 		before := e2.digest(t)
 		f := e2.importFile(t, first, update)
@@ -357,8 +321,8 @@ func TestBeginRefuses(t *testing.T) {
 	done := e.importFile(t, "email\nb@x.io\n", jobs.Options{})
 	onlySkips := e.importFile(t, "email\nb@x.io\n", jobs.Options{})
 	pending := uuid.New()
-	e.tx(t, func(tx pgx.Tx) error {
-		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: pending, TenantID: e.tenant, FileName: "p.csv", SourceKey: "k"})
+	e.Tx(t, func(tx pgx.Tx) error {
+		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: pending, TenantID: e.Tenant, FileName: "p.csv", SourceKey: "k"})
 	})
 	e.rollbackAll(t, done, 10)
 	tests := []struct {
@@ -373,7 +337,7 @@ func TestBeginRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var err error
-		postgres.InTenantTx(ctx, e.deps.DB, e.tenant, func(tx pgx.Tx) error {
+		postgres.InTenantTx(ctx, e.Deps.DB, e.Tenant, func(tx pgx.Tx) error {
 			_, err = rollback.Begin(ctx, tx, tt.job)
 			return err
 		})
@@ -390,7 +354,7 @@ func TestRollbackManyEvents(t *testing.T) {
 		t.Skip("100,000 rows")
 	}
 	e := newEnv(t, nil)
-	e.deps.ChunkRows = 20_000
+	e.Deps.ChunkRows = 20_000
 	const n = 100_000
 	var b strings.Builder
 	b.WriteString("email,first_name\n")
@@ -400,10 +364,10 @@ func TestRollbackManyEvents(t *testing.T) {
 	before := e.digest(t)
 	job := e.importFile(t, b.String(), jobs.Options{})
 	ctx := context.Background()
-	e.tx(t, func(tx pgx.Tx) error { _, err := rollback.Begin(ctx, tx, job); return err })
+	e.Tx(t, func(tx pgx.Tx) error { _, err := rollback.Begin(ctx, tx, job); return err })
 	prev := 0
 	for {
-		p, err := rollback.Batch(ctx, e.deps.DB, e.tenant, job, 5000)
+		p, err := rollback.Batch(ctx, e.Deps.DB, e.Tenant, job, 5000)
 		if err != nil {
 			t.Fatal(err)
 		}
