@@ -25,11 +25,8 @@ func TestApplyChunkTwice(t *testing.T) {
 	ctx := context.Background()
 	e.Deps.ChunkRows = 3
 	job := e.NewJob(t, "f.csv", "email,first_name\na@x.io,A\nb@x.io,B\nbad,C\nd@x.io,D\n", nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := e.Chunks(t, res)[0]
+	chunks := e.Prepare(t, job)
+	c := chunks[0]
 	first, err := importer.ApplyChunk(ctx, e.Deps, c)
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +58,8 @@ func TestApplySameChunkConcurrently(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	job := e.NewJob(t, "f.csv", manyRows(500, 0), nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := e.Chunks(t, res)[0]
+	chunks := e.Prepare(t, job)
+	c := chunks[0]
 	var wg sync.WaitGroup
 	results := make([]importer.ChunkResult, 4)
 	errs := make([]error, 4)
@@ -289,12 +283,9 @@ func TestChunkCannotCrossTenants(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	job := e.NewJob(t, "f.csv", "email\na@x.io\n", nil, jobs.Options{})
-	res, err := importer.Prepare(ctx, e.Deps, e.Tenant, job)
-	if err != nil {
-		t.Fatal(err)
-	}
+	chunks := e.Prepare(t, job)
 	other := pgtest.Tenant(t, e.Deps.DB)
-	c := e.Chunks(t, res)[0]
+	c := chunks[0]
 	c.TenantID = other
 	if _, err := importer.ApplyChunk(ctx, e.Deps, c); err == nil {
 		t.Fatal("a chunk ran under another tenant")
