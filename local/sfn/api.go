@@ -114,6 +114,18 @@ func (r *Runner) Handler() http.Handler {
 				}
 				out = d
 			}
+		case "SendTaskSuccess":
+			if err = r.SendTaskSuccess(str("taskToken"), str("output")); err == nil {
+				out = map[string]any{}
+			}
+		case "SendTaskFailure":
+			if err = r.SendTaskFailure(str("taskToken"), str("error"), str("cause")); err == nil {
+				out = map[string]any{}
+			}
+		case "SendTaskHeartbeat":
+			if err = r.SendTaskHeartbeat(str("taskToken")); err == nil {
+				out = map[string]any{}
+			}
 		default:
 			err = &APIError{"UnknownOperationException", "the local runner does not implement " + op}
 		}

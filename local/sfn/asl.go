@@ -1,12 +1,14 @@
 // Package sfn is the local stand-in for AWS Step Functions: it executes the
 // project's own statemachine/*.asl.json as written and serves the API
 // actions Portage and an operator use (StartExecution, DescribeExecution,
-// GetExecutionHistory, RedriveExecution, ListExecutions), so the production
+// GetExecutionHistory, RedriveExecution, ListExecutions, the Send* callbacks,
+// ListStateMachines, DescribeStateMachine, ListMapRuns, DescribeMapRun), so the production
 // sfn client and `aws stepfunctions --endpoint-url` work against it.
 //
 // It implements the parts of the Amazon States Language the project uses —
-// Task (Lambda ARNs), Map (inline, or distributed over an S3 JSON
-// ItemReader), Choice, Pass, Succeed, Fail, Retry (with backoff, max delay
+// Task (Lambda ARNs, and Lambda with .waitForTaskToken: the callback
+// pattern, with TimeoutSeconds and HeartbeatSeconds), Map (inline, or
+// distributed over an S3 JSON ItemReader), Choice, Pass, Succeed, Fail, Retry (with backoff, max delay
 // and full jitter), Catch, InputPath, Parameters, ResultSelector,
 // ResultPath, OutputPath — and refuses a definition that uses any field it
 // does not implement, rather than ignoring it.
@@ -45,8 +47,12 @@ type State struct {
 	// Task
 	Resource       string
 	TimeoutSeconds int
-	Retry          []Retrier
-	Catch          []Catcher
+	// Callback: the Resource is CallbackResource, and the task waits for
+	// its token; HeartbeatSeconds bounds the time between heartbeats.
+	Callback         bool
+	HeartbeatSeconds int
+	Retry            []Retrier
+	Catch            []Catcher
 
 	// Map
 	ItemReader                 *ItemReader
@@ -113,7 +119,7 @@ func (p optPath) or(def string) optPath {
 
 // allowed fields per state type; anything else is refused.
 var allowed = map[string][]string{
-	"Task":    {"Type", "Comment", "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Resource", "TimeoutSeconds", "Retry", "Catch"},
+	"Task":    {"Type", "Comment", "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Resource", "TimeoutSeconds", "HeartbeatSeconds", "Retry", "Catch"},
 	"Map":     {"Type", "Comment", "Next", "End", "InputPath", "OutputPath", "ResultPath", "ResultSelector", "ItemReader", "ItemProcessor", "Iterator", "ItemsPath", "ItemSelector", "Parameters", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage", "Retry", "Catch"},
 	"Pass":    {"Type", "Comment", "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result"},
 	"Choice":  {"Type", "Comment", "InputPath", "OutputPath", "Choices", "Default"},
@@ -210,7 +216,7 @@ func parseState(name string, raw map[string]json.RawMessage, where string) (*Sta
 		key string
 		dst any
 	}{{"Next", &s.Next}, {"End", &s.End}, {"Comment", &s.Comment}, {"Resource", &s.Resource},
-		{"TimeoutSeconds", &s.TimeoutSeconds}, {"Default", &s.Default}, {"Error", &s.Error}, {"Cause", &s.Cause},
+		{"TimeoutSeconds", &s.TimeoutSeconds}, {"HeartbeatSeconds", &s.HeartbeatSeconds}, {"Default", &s.Default}, {"Error", &s.Error}, {"Cause", &s.Cause},
 		{"ErrorPath", &s.ErrorPath}, {"CausePath", &s.CausePath}, {"MaxConcurrency", &s.MaxConcurrency},
 		{"MaxConcurrencyPath", &s.MaxConcurrencyPath}, {"ToleratedFailurePercentage", &s.ToleratedFailurePercentage}} {
 		if err := get(raw, f.key, f.dst); err != nil {
@@ -258,8 +264,21 @@ func parseState(name string, raw map[string]json.RawMessage, where string) (*Sta
 	if !terminal && (s.End == (s.Next != "")) {
 		return nil, fmt.Errorf("%s: exactly one of Next and End is required", strings.TrimSuffix(where, "."))
 	}
-	if s.Type == "Task" && !strings.HasPrefix(s.Resource, "arn:aws:lambda:") {
-		return nil, fmt.Errorf("%sResource %q: the local runner runs Lambda function ARNs only", where, s.Resource)
+	if s.TimeoutSeconds < 0 || s.HeartbeatSeconds < 0 {
+		return nil, fmt.Errorf("%sTimeoutSeconds and HeartbeatSeconds must be positive", where)
+	}
+	if s.Type == "Task" {
+		switch {
+		case s.Resource == CallbackResource:
+			s.Callback = true
+			if err := s.checkCallback(where); err != nil {
+				return nil, err
+			}
+		case !strings.HasPrefix(s.Resource, "arn:aws:lambda:"):
+			return nil, fmt.Errorf("%sResource %q: the local runner runs Lambda function ARNs and %s only", where, s.Resource, CallbackResource)
+		case s.HeartbeatSeconds > 0:
+			return nil, fmt.Errorf("%sHeartbeatSeconds: not implemented by the local Step Functions runner on a plain Lambda task", where)
+		}
 	}
 	return s, nil
 }

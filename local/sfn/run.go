@@ -75,6 +75,8 @@ type Runner struct {
 	// Dir, when set, keeps the executions on disk across restarts (Restore).
 	Dir string
 
+	callbacks callbacks
+
 	mu       sync.Mutex
 	machines map[string]*machine
 	execs    map[string]*Execution
@@ -445,7 +447,9 @@ func (r *Runner) runState(ctx context.Context, ex *Execution, s *State, raw any,
 	if err != nil {
 		return nil, "", &failure{"States.Runtime", err.Error()}
 	}
-	if s.hasParameters {
+	// A callback task applies its Parameters on each attempt, with that
+	// attempt's token.
+	if s.hasParameters && !s.Callback {
 		if effective, err = applyTemplate(s.Parameters, effective, ctxObj); err != nil {
 			return nil, "", &failure{"States.Runtime", err.Error()}
 		}
@@ -489,6 +493,9 @@ func (r *Runner) runState(ctx context.Context, ex *Execution, s *State, raw any,
 		}
 	case "Task", "Map":
 		attempt := func() (any, *failure) { return r.task(ctx, ex, s, effective, top) }
+		if s.Callback {
+			attempt = func() (any, *failure) { return r.callbackTask(ctx, ex, s, effective, ctxObj, top) }
+		}
 		if s.Type == "Map" {
 			attempt = func() (any, *failure) { return r.mapState(ctx, ex, s, effective, ctxObj) }
 		}

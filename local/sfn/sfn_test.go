@@ -255,7 +255,11 @@ func TestRefusesWhatItDoesNotImplement(t *testing.T) {
 	tests := []struct{ name, def, want string }{
 		{"UnknownField", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:lambda:x:1:function:f","HeartbeatSeconds":5,"End":true}}}`, "HeartbeatSeconds: not implemented"},
 		{"WaitState", `{"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":1,"End":true}}}`, `Type "Wait" is not implemented`},
-		{"ServiceIntegration", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage","End":true}}}`, "Lambda function ARNs only"},
+		{"ServiceIntegration", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage","End":true}}}`, "runs Lambda function ARNs and"},
+		{"CallbackWithoutToken", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","Payload":{"a":1}},"End":true}}}`, "must pass $$.Task.Token"},
+		{"CallbackInvocationType", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","InvocationType":"Event","Payload":{"t.$":"$$.Task.Token"}},"End":true}}}`, "Parameters.InvocationType: not implemented"},
+		{"HeartbeatNotBelowTimeout", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","Payload":{"t.$":"$$.Task.Token"}},"TimeoutSeconds":5,"HeartbeatSeconds":5,"End":true}}}`, "HeartbeatSeconds must be smaller"},
+		{"PlainLambdaInvoke", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f"},"End":true}}}`, "runs Lambda function ARNs and"},
 		{"UnknownTransition", `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}`, `unknown state "B"`},
 		{"NextAndEnd", `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"A","End":true}}}`, "exactly one of Next and End"},
 		{"CSVItemReader", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"CSV"},"Parameters":{"Bucket":"b","Key":"k"}},"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`, "only InputType JSON"},
@@ -483,4 +487,148 @@ func TestExecutionsSurviveARestart(t *testing.T) {
 	if d := got.Describe(); d.Status != sfn.Succeeded || d.Output != `{"n":1}` {
 		t.Fatalf("after redrive: %+v", d)
 	}
+}
+
+// callbackDef waits for a callback; Wait's function hands its token to the
+// test, as the import's Inspect step stores it for the API.
+const callbackDef = `{"StartAt": "Wait", "States": {
+  "Wait": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+    "Parameters": {"FunctionName": "${Fn}", "Payload": {"n.$": "$.n", "token.$": "$$.Task.Token"}},
+    "TimeoutSeconds": %d, %s "ResultPath": "$.reviewed",
+    "Catch": [{"ErrorEquals": ["Cancelled"], "ResultPath": "$.error", "Next": "Cancelled"}],
+    "End": true},
+  "Cancelled": {"Type": "Pass", "Result": "cancelled", "ResultPath": "$.outcome", "End": true}}}`
+
+// startCallback starts callbackDef and returns the execution and the token
+// the function was given.
+func startCallback(t *testing.T, s *stack, timeout int, heartbeat string) (string, string) {
+	t.Helper()
+	tokens := make(chan string, 4)
+	s.fns.Register("fn", time.Second, func(in struct {
+		N     int    `json:"n"`
+		Token string `json:"token"`
+	}) (struct{}, error) {
+		tokens <- in.Token
+		return struct{}{}, nil
+	})
+	arn := s.start(t, fmt.Sprintf(callbackDef, timeout, heartbeat), `{"n": 7}`)
+	select {
+	case tok := <-tokens:
+		return arn, tok
+	case <-time.After(10 * time.Second):
+		t.Fatal("the function was not invoked")
+	}
+	return "", ""
+}
+
+func apiErrorCode(err error) string {
+	var ae interface{ ErrorCode() string }
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func TestCallbackSuccess(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	arn, token := startCallback(t, s, 60, "")
+	ctx := context.Background()
+	if len(token) < 100 {
+		t.Fatalf("token %q is not opaque", token)
+	}
+	// Still waiting: nothing has called back.
+	time.Sleep(50 * time.Millisecond)
+	if d, _ := s.client.DescribeExecution(ctx, &awssfn.DescribeExecutionInput{ExecutionArn: &arn}); d.Status != "RUNNING" {
+		t.Fatalf("status %s before the callback", d.Status)
+	}
+	_, err := s.client.SendTaskSuccess(ctx, &awssfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(`{not json`)})
+	if apiErrorCode(err) != "InvalidOutput" {
+		t.Fatalf("bad output: got %v, want InvalidOutput", err)
+	}
+	if _, err := s.client.SendTaskHeartbeat(ctx, &awssfn.SendTaskHeartbeatInput{TaskToken: aws.String(token)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.client.SendTaskSuccess(ctx, &awssfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(`{"ok": true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	d := s.wait(t, arn)
+	if d.Status != "SUCCEEDED" || *d.Output != `{"n":7,"reviewed":{"ok":true}}` {
+		t.Fatalf("got %s %s", d.Status, aws.ToString(d.Output))
+	}
+	// The task has closed: its token is spent, and a made-up one is not valid.
+	_, err = s.client.SendTaskSuccess(ctx, &awssfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(`{}`)})
+	if apiErrorCode(err) != "TaskTimedOut" {
+		t.Fatalf("second callback: got %v, want TaskTimedOut", err)
+	}
+	_, err = s.client.SendTaskFailure(ctx, &awssfn.SendTaskFailureInput{TaskToken: aws.String("AQmadeup")})
+	if apiErrorCode(err) != "InvalidToken" {
+		t.Fatalf("unknown token: got %v, want InvalidToken", err)
+	}
+	// The history shows the wait, never the token.
+	h, err := s.client.GetExecutionHistory(ctx, &awssfn.GetExecutionHistoryInput{ExecutionArn: &arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range h.Events {
+		types = append(types, string(e.Type))
+	}
+	all := strings.Join(types, " ")
+	for _, want := range []string{"TaskScheduled", "TaskSubmitted", "TaskSucceeded"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("history %s lacks %s", all, want)
+		}
+	}
+	if raw, _ := json.Marshal(h.Events); strings.Contains(string(raw), token) {
+		t.Error("the history shows the task token")
+	}
+}
+
+func TestCallbackFailureIsCaught(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	arn, token := startCallback(t, s, 60, "")
+	_, err := s.client.SendTaskFailure(context.Background(), &awssfn.SendTaskFailureInput{TaskToken: aws.String(token),
+		Error: aws.String("Cancelled"), Cause: aws.String("the user cancelled")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.wait(t, arn)
+	want := `{"error":{"Cause":"the user cancelled","Error":"Cancelled"},"n":7,"outcome":"cancelled"}`
+	if d.Status != "SUCCEEDED" || aws.ToString(d.Output) != want {
+		t.Fatalf("got %s %s, want %s", d.Status, aws.ToString(d.Output), want)
+	}
+}
+
+func TestCallbackTimeouts(t *testing.T) {
+	t.Parallel()
+	t.Run("Heartbeat", func(t *testing.T) {
+		t.Parallel()
+		s := newStack(t, nil)
+		arn, _ := startCallback(t, s, 30, `"HeartbeatSeconds": 1,`)
+		if d := s.wait(t, arn); d.Status != "FAILED" || aws.ToString(d.Error) != "States.HeartbeatTimeout" {
+			t.Fatalf("got %s %s", d.Status, aws.ToString(d.Error))
+		}
+	})
+	t.Run("Timeout", func(t *testing.T) {
+		t.Parallel()
+		s := newStack(t, nil)
+		arn, token := startCallback(t, s, 2, `"HeartbeatSeconds": 1,`)
+		// Heartbeats keep the task alive past HeartbeatSeconds, not past
+		// TimeoutSeconds.
+		stop := time.After(3 * time.Second)
+	beat:
+		for {
+			select {
+			case <-stop:
+				break beat
+			case <-time.After(300 * time.Millisecond):
+				s.client.SendTaskHeartbeat(context.Background(), &awssfn.SendTaskHeartbeatInput{TaskToken: aws.String(token)})
+			}
+		}
+		if d := s.wait(t, arn); d.Status != "FAILED" || aws.ToString(d.Error) != "States.Timeout" {
+			t.Fatalf("got %s %s", d.Status, aws.ToString(d.Error))
+		}
+	})
 }
