@@ -55,6 +55,9 @@ type Details struct {
 	RollbackDone      int
 	RollbackConflicts int
 	RollbackStartedAt *time.Time
+	// Review: the job waits for a person after Inspect.
+	Review            bool
+	CancelRequestedAt *time.Time
 }
 
 // NewImport describes a job to create.
@@ -69,6 +72,8 @@ type NewImport struct {
 	SourceKey    string
 	FieldMapping map[string]string
 	Options      Options
+	// Review stops the job after Inspect until a person starts it.
+	Review bool
 }
 
 // CreateImport inserts a pending job and its details. A workspace_id in the
@@ -106,8 +111,8 @@ func CreateImport(ctx context.Context, tx pgx.Tx, n NewImport) error {
 	if err != nil {
 		return fmt.Errorf("create import job %s: %w", n.ID, err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO import_job_details (import_job_id, tenant_id, source_key) VALUES ($1, $2, $3)`,
-		n.ID, n.TenantID, n.SourceKey)
+	_, err = tx.Exec(ctx, `INSERT INTO import_job_details (import_job_id, tenant_id, source_key, review) VALUES ($1, $2, $3, $4)`,
+		n.ID, n.TenantID, n.SourceKey, n.Review)
 	if err != nil {
 		return fmt.Errorf("create import job %s details: %w", n.ID, err)
 	}
@@ -170,10 +175,10 @@ func scanImport(row pgx.Row) (ImportJob, error) {
 func GetDetails(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Details, error) {
 	var d Details
 	err := tx.QueryRow(ctx, `SELECT coalesce(source_key, ''), manifest_key, error_report_key, chunk_count, failure_reason,
-			rollback_events, rollback_done, rollback_conflicts, rollback_started_at
+			rollback_events, rollback_done, rollback_conflicts, rollback_started_at, review, cancel_requested_at
 		FROM import_job_details WHERE import_job_id = $1`, id).
 		Scan(&d.SourceKey, &d.ManifestKey, &d.ErrorReportKey, &d.ChunkCount, &d.FailureReason,
-			&d.RollbackEvents, &d.RollbackDone, &d.RollbackConflicts, &d.RollbackStartedAt)
+			&d.RollbackEvents, &d.RollbackDone, &d.RollbackConflicts, &d.RollbackStartedAt, &d.Review, &d.CancelRequestedAt)
 	if postgres.IsNotFound(err) {
 		return d, ErrNotFound
 	}
@@ -245,12 +250,14 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 }
 
 // Reopen moves a prepared job that failed back to processing: an operator
-// redrove its execution, so its remaining chunks and finalize may run. It
-// reports whether the job was reopened.
+// redrove its execution, so its remaining chunks and finalize may run. A
+// cancelled job stays failed. It reports whether the job was reopened.
 func Reopen(ctx context.Context, tx pgx.Tx, id uuid.UUID) (bool, error) {
 	tag, err := tx.Exec(ctx, `
 		UPDATE import_jobs SET status = 'processing', completed_at = NULL, errors = NULL
-		WHERE id = $1 AND status = ANY($2::text[]) AND total_rows IS NOT NULL`, id, from(OpReopen))
+		WHERE id = $1 AND status = ANY($2::text[]) AND total_rows IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM import_job_details d WHERE d.import_job_id = $1 AND d.cancel_requested_at IS NOT NULL)`,
+		id, from(OpReopen))
 	if err != nil {
 		return false, fmt.Errorf("reopen import job %s: %w", id, err)
 	}

@@ -9,10 +9,13 @@ import (
 
 // Status values of import_jobs.status.
 const (
-	StatusPending    = "pending"
-	StatusProcessing = "processing"
-	StatusCompleted  = "completed"
-	StatusFailed     = "failed"
+	StatusPending = "pending"
+	// StatusAwaitingReview: a job created with review was inspected and
+	// waits for a person to start (or cancel) it.
+	StatusAwaitingReview = "awaiting_review"
+	StatusProcessing     = "processing"
+	StatusCompleted      = "completed"
+	StatusFailed         = "failed"
 	// StatusRollingBack: a rollback is under way (batches are reversing
 	// the job's events).
 	StatusRollingBack = "rolling_back"
@@ -20,7 +23,7 @@ const (
 )
 
 // Statuses are every import status, in the order a job meets them.
-var Statuses = []string{StatusPending, StatusProcessing, StatusCompleted, StatusFailed, StatusRollingBack, StatusRolledBack}
+var Statuses = []string{StatusPending, StatusAwaitingReview, StatusProcessing, StatusCompleted, StatusFailed, StatusRollingBack, StatusRolledBack}
 
 // Op is a change of an import job's status.
 type Op string
@@ -28,6 +31,8 @@ type Op string
 // The operations on an import job's status, each one function of this
 // package.
 const (
+	OpAwaitReview      Op = "inspect"           // AwaitReview
+	OpStart            Op = "start"             // StartReviewed
 	OpPrepare          Op = "prepare"           // MarkPrepared
 	OpReopen           Op = "reopen"            // Reopen: a redriven execution goes on
 	OpComplete         Op = "complete"          // Complete
@@ -47,13 +52,18 @@ type Transition struct {
 // statement that changes import_jobs.status takes its WHERE from here, and
 // transitions_test.go runs each operation from every status against it.
 var Transitions = map[Op]Transition{
+	// Inspect run again (a retry, a restarted runner) records its new
+	// token and inspection.
+	OpAwaitReview: {From: []string{StatusPending, StatusAwaitingReview}, To: StatusAwaitingReview},
+	// The person confirmed the mapping: the execution goes on to prepare.
+	OpStart: {From: []string{StatusAwaitingReview}, To: StatusPending},
 	// A retried prepare of a job already processing records the same again.
 	OpPrepare: {From: []string{StatusPending, StatusProcessing}, To: StatusProcessing},
 	// Only a job that was prepared (total_rows known) reopens.
 	OpReopen:   {From: []string{StatusFailed}, To: StatusProcessing},
 	OpComplete: {From: []string{StatusProcessing}, To: StatusCompleted},
 	// Failing a failed job again keeps its first errors.
-	OpFail: {From: []string{StatusPending, StatusProcessing, StatusFailed}, To: StatusFailed},
+	OpFail: {From: []string{StatusPending, StatusAwaitingReview, StatusProcessing, StatusFailed}, To: StatusFailed},
 	// A failed job's applied chunks are kept, so it can be rolled back too.
 	OpBeginRollback:    {From: []string{StatusCompleted, StatusFailed}, To: StatusRollingBack},
 	OpCompleteRollback: {From: []string{StatusRollingBack}, To: StatusRolledBack},

@@ -29,6 +29,13 @@ func TestTransitions(t *testing.T) {
 	// job stayed where it was.
 	errNotMoved := errors.New("not reopened")
 	ops := map[jobs.Op]func(tx pgx.Tx, id uuid.UUID) error{
+		jobs.OpAwaitReview: func(tx pgx.Tx, id uuid.UUID) error {
+			return jobs.AwaitReview(ctx, tx, id, "token", []byte(`{}`))
+		},
+		jobs.OpStart: func(tx pgx.Tx, id uuid.UUID) error {
+			_, err := jobs.StartReviewed(ctx, tx, id, map[string]string{"Email": "email"}, jobs.Options{DuplicateStrategy: jobs.Skip})
+			return err
+		},
 		jobs.OpPrepare: func(tx pgx.Tx, id uuid.UUID) error {
 			return jobs.MarkPrepared(ctx, tx, id, jobs.Prepared{TotalRows: 1, ManifestKey: "m", ChunkCount: 1, FileType: "csv"})
 		},
