@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,9 @@ type ChunkResult struct {
 	// Replayed is true when the chunk had already been applied and this call
 	// only returned the recorded result.
 	Replayed bool `json:"replayed"`
+	// Cancelled is true when the import was cancelled before the chunk
+	// started: nothing was applied.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // Deps are what the steps need; build them once per Lambda container.
@@ -79,11 +83,19 @@ func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
 		}
 		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
+	if errors.Is(err, errChunkCancelled) {
+		return ChunkResult{Index: c.Index, Cancelled: true}, nil
+	}
 	if err != nil {
 		return res, postgres.AppError(fmt.Errorf("chunk %d of job %s: %w", c.Index, c.JobID, err))
 	}
 	return res, nil
 }
+
+// errChunkCancelled ends the transaction of a chunk of a cancelled job,
+// undoing its claim: the chunk is not applied, and finalize counts the
+// chunks that were.
+var errChunkCancelled = errors.New("the import was cancelled")
 
 func readPart(ctx context.Context, store objstore.Store, key string) ([]partRow, error) {
 	rc, err := store.Get(ctx, key)
@@ -121,6 +133,9 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 	job, err := jobs.GetImport(ctx, tx, c.JobID)
 	if err != nil {
 		return res, err
+	}
+	if det, err := jobs.GetDetails(ctx, tx, c.JobID); err != nil || det.CancelRequestedAt != nil {
+		return res, cmp.Or(err, errChunkCancelled)
 	}
 	if job.Status == jobs.StatusFailed {
 		// A redriven execution: the job goes on where it stopped.

@@ -24,6 +24,14 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 		if job, err = jobs.Lock(ctx, tx, jobID); err != nil || job.Status == jobs.StatusCompleted {
 			return err
 		}
+		det, err := jobs.GetDetails(ctx, tx, jobID)
+		if err != nil {
+			return err
+		}
+		if det.CancelRequestedAt != nil {
+			job, err = endCancelled(ctx, tx, job)
+			return err
+		}
 		if job.Status == jobs.StatusFailed {
 			// A redriven execution whose chunks had all been applied.
 			reopened, err := jobs.Reopen(ctx, tx, jobID)
@@ -36,10 +44,6 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 		}
 		if !jobs.Allowed(jobs.OpComplete, job.Status) {
 			return jobs.WrongState(string(jobs.OpComplete), job.Status)
-		}
-		det, err := jobs.GetDetails(ctx, tx, jobID)
-		if err != nil {
-			return err
 		}
 		sums, err := jobs.SumChunks(ctx, tx, jobID)
 		if err != nil {
@@ -62,6 +66,26 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 		return err
 	})
 	return job, postgres.AppError(err)
+}
+
+// endCancelled ends a cancelled job that was processing: failed, reason
+// "cancelled", with the counters of the chunks that ran before the cancel
+// (their rows stay, and can be rolled back).
+func endCancelled(ctx context.Context, tx pgx.Tx, job jobs.ImportJob) (jobs.ImportJob, error) {
+	if job.Status != jobs.StatusProcessing {
+		return job, nil
+	}
+	sums, err := jobs.SumChunks(ctx, tx, job.ID)
+	if err != nil {
+		return job, err
+	}
+	if err := jobs.SetCounts(ctx, tx, job.ID, sums); err != nil {
+		return job, err
+	}
+	if err := jobs.MarkFailed(ctx, tx, job.ID, CancelledReason); err != nil {
+		return job, err
+	}
+	return jobs.GetImport(ctx, tx, job.ID)
 }
 
 // Fail records why a job failed (the state machine's Catch). A job already

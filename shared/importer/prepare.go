@@ -55,6 +55,8 @@ func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareRes
 		return res, postgres.AppError(err)
 	}
 	switch {
+	case det.CancelRequestedAt != nil:
+		return res, errCancelled
 	case job.Status == jobs.StatusProcessing && det.ManifestKey != nil:
 		res.ManifestKey, res.ChunkCount, res.TotalRows = *det.ManifestKey, deref(det.ChunkCount), deref(job.TotalRows)
 		if det.ErrorReportKey != nil {

@@ -39,14 +39,7 @@ func PreviewFile(r io.Reader, name string, n int, opts readers.Options) (Preview
 		return Preview{}, err
 	}
 	defer rd.Close()
-	info := rd.Info()
-	p := Preview{FileType: string(info.FileType), Encoding: info.Encoding, Delimiter: info.Delimiter, Sheet: info.Sheet,
-		EncodingGuessed: info.EncodingGuessed, HeaderRow: info.HeaderRow, Skipped: info.Skipped,
-		Header: rd.Header(), Rows: [][]string{}, SuggestedMapping: map[string]string{},
-		Suggestions: mapping.Suggestions(rd.Header(), rd.Sample())}
-	for h, sg := range p.Suggestions {
-		p.SuggestedMapping[h] = sg.Field
-	}
+	p := previewOf(rd)
 	for len(p.Rows) < n {
 		rec, err := rd.Next()
 		if err == io.EOF {
@@ -58,4 +51,17 @@ func PreviewFile(r io.Reader, name string, n int, opts readers.Options) (Preview
 		p.Rows = append(p.Rows, rec.Values)
 	}
 	return p, nil
+}
+
+// previewOf is what an open reader tells of its file, with no rows yet.
+func previewOf(rd readers.Reader) Preview {
+	info := rd.Info()
+	p := Preview{FileType: string(info.FileType), Encoding: info.Encoding, Delimiter: info.Delimiter, Sheet: info.Sheet,
+		EncodingGuessed: info.EncodingGuessed, HeaderRow: info.HeaderRow, Skipped: info.Skipped,
+		Header: rd.Header(), Rows: [][]string{}, SuggestedMapping: map[string]string{},
+		Suggestions: mapping.Suggestions(rd.Header(), rd.Sample())}
+	for h, sg := range p.Suggestions {
+		p.SuggestedMapping[h] = sg.Field
+	}
+	return p
 }

@@ -226,7 +226,8 @@ const maxReason = 2000
 
 // MarkFailed records why a job failed. Rows already written stay (and stay
 // rollbackable); a job that already completed or was rolled back is left as
-// it is and ErrWrongState returned.
+// it is and ErrWrongState returned. A job failed again keeps its first
+// errors and reason (a cancel, then the execution's end, say cancelled).
 func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) error {
 	if r := []rune(reason); len(r) > maxReason {
 		reason = string(r[:maxReason]) + "…"
@@ -242,7 +243,7 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 	if tag.RowsAffected() == 0 {
 		return refused(ctx, tx, OpFail, id)
 	}
-	_, err = tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = $2, updated_at = now() WHERE import_job_id = $1`, id, reason)
+	_, err = tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = coalesce(failure_reason, $2), updated_at = now() WHERE import_job_id = $1`, id, reason)
 	if err != nil {
 		return fmt.Errorf("mark import job %s failed: %w", id, err)
 	}

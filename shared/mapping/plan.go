@@ -313,6 +313,17 @@ func KnownHeader(name string) bool {
 	return false
 }
 
+// Targets lists what a column may be mapped to, for a person choosing:
+// the standard fields, then tags and full_name. A custom field is
+// custom.<name>, any name.
+func Targets() []string {
+	out := make([]string, 0, contacts.NumFields+2)
+	for f := contacts.Field(0); f < contacts.NumFields; f++ {
+		out = append(out, f.Name())
+	}
+	return append(out, targetTags, targetFullName)
+}
+
 func standardNames() string {
 	names := make([]string, 0, contacts.NumFields)
 	for f := contacts.Field(0); f < contacts.NumFields; f++ {

@@ -63,6 +63,18 @@ func (e *Env) NewJob(t testing.TB, name, content string, fieldMapping map[string
 	return id
 }
 
+// NewReviewJob uploads content as name and creates a job that waits for
+// review after Inspect.
+func (e *Env) NewReviewJob(t testing.TB, name, content string) uuid.UUID {
+	t.Helper()
+	id, err := Upload(context.Background(), e.Deps, e.Tenant, name, strings.NewReader(content), nil, jobs.Options{},
+		func(n *jobs.NewImport) { n.Review = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // Prepare prepares a job and returns the chunks of its manifest.
 func (e *Env) Prepare(t testing.TB, job uuid.UUID) []importer.Chunk {
 	t.Helper()
@@ -124,7 +136,7 @@ func (e *Env) Count(t testing.TB, query string, args ...any) int {
 // Upload stores a file where the browser would upload it and creates a
 // pending job for it, as POST /v1/imports does. It returns errors rather
 // than failing a test, for the benchmark.
-func Upload(ctx context.Context, d importer.Deps, tenant uuid.UUID, name string, r io.Reader, fieldMapping map[string]string, opts jobs.Options) (uuid.UUID, error) {
+func Upload(ctx context.Context, d importer.Deps, tenant uuid.UUID, name string, r io.Reader, fieldMapping map[string]string, opts jobs.Options, with ...func(*jobs.NewImport)) (uuid.UUID, error) {
 	if err := opts.Validate(); err != nil {
 		return uuid.Nil, err
 	}
@@ -133,10 +145,12 @@ func Upload(ctx context.Context, d importer.Deps, tenant uuid.UUID, name string,
 	if err := d.Store.Put(ctx, key, r); err != nil {
 		return uuid.Nil, err
 	}
-	err := postgres.InTenantTx(ctx, d.DB, tenant, func(tx pgx.Tx) error {
-		return jobs.CreateImport(ctx, tx, jobs.NewImport{ID: id, TenantID: tenant, FileName: name,
-			FileURL: "s3://uploads/" + key, SourceKey: key, FieldMapping: fieldMapping, Options: opts})
-	})
+	n := jobs.NewImport{ID: id, TenantID: tenant, FileName: name, FileURL: "s3://uploads/" + key, SourceKey: key,
+		FieldMapping: fieldMapping, Options: opts}
+	for _, w := range with {
+		w(&n)
+	}
+	err := postgres.InTenantTx(ctx, d.DB, tenant, func(tx pgx.Tx) error { return jobs.CreateImport(ctx, tx, n) })
 	return id, err
 }
 
