@@ -9,7 +9,7 @@ WITHPG = $(GO) run ./local/withpg
 TESTFLAGS ?= -race -count=1 -timeout 30m
 TOOLS = .build/tools
 ASL_VALIDATOR = $(TOOLS)/node_modules/.bin/asl-validator
-FUNCTIONS = api import-trigger import-prepare import-chunk import-finalize import-fail rollback export export-sweeper
+FUNCTIONS = api import-trigger import-inspect import-prepare import-chunk import-finalize import-fail rollback export export-sweeper
 
 .PHONY: help test lint vet fmt-check mod-check fixtures-check cfn-lint asl-lint pg demo dev build migrate clean bench
 

@@ -36,9 +36,17 @@ var calls = map[string][]string{
 		"states:DescribeExecution " + rollbackExecs, // a rollback already running?
 		"states:RedriveExecution " + rollbackExecs,  // resume a failed rollback
 		"lambda:InvokeFunction !Sub arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:portage-export-${Stage}", // exporter.Starter
-		"s3:PutObject " + uploads, // presigned upload
-		"s3:GetObject " + imports, // presigned error report
-		"s3:GetObject " + exports, // presigned export download
+		"s3:PutObject " + uploads,                 // presigned upload
+		"s3:GetObject " + imports,                 // presigned error report
+		"s3:GetObject " + exports,                 // presigned export download
+		"states:SendTaskSuccess " + importMachine, // start a reviewed import
+		"states:SendTaskFailure " + importMachine, // cancel one
+		"s3:DeleteObject " + uploads,              // a cancelled import's upload
+	},
+	"ImportInspectFunction": {
+		"rds-db:connect " + dbUser,
+		"s3:GetObject " + uploads,
+		"s3:ListBucket " + uploadsBucket,
 	},
 	"ImportTriggerFunction": {
 		"rds-db:connect " + dbUser,
@@ -58,7 +66,7 @@ var calls = map[string][]string{
 		"s3:ListBucket " + uploadsBucket,
 	},
 	"ImportFinalizeFunction": {"rds-db:connect " + dbUser},
-	"ImportFailFunction":     {"rds-db:connect " + dbUser, "sqs:SendMessage " + asyncFailures},
+	"ImportFailFunction":     {"rds-db:connect " + dbUser, "sqs:SendMessage " + asyncFailures, "s3:DeleteObject " + uploads},
 	"RollbackFunction":       {"rds-db:connect " + dbUser},
 	"ExportFunction": {
 		"rds-db:connect " + dbUser,
@@ -73,6 +81,7 @@ var calls = map[string][]string{
 		"states:DescribeExecution !Sub arn:aws:states:${AWS::Region}:${AWS::AccountId}:execution:portage-import-${Stage}:*",
 	},
 	"ImportStateMachine": append([]string{
+		"lambda:InvokeFunction ImportInspectFunction",
 		"lambda:InvokeFunction ImportPrepareFunction",
 		"lambda:InvokeFunction ImportChunkFunction",
 		"lambda:InvokeFunction ImportFinalizeFunction",

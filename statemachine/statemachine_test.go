@@ -19,8 +19,11 @@ import (
 )
 
 type state struct {
-	Type           string          `json:"Type"`
-	Resource       string          `json:"Resource"`
+	Type       string `json:"Type"`
+	Resource   string `json:"Resource"`
+	Parameters struct {
+		FunctionName string `json:"FunctionName"`
+	} `json:"Parameters"`
 	TimeoutSeconds int             `json:"TimeoutSeconds"`
 	ResultWriter   json.RawMessage `json:"ResultWriter"`
 	Retry          []retrier       `json:"Retry"`
@@ -159,6 +162,9 @@ func TestEveryTaskRetriesTransientFailures(t *testing.T) {
 				continue
 			}
 			for _, w := range want {
+				if w == "States.Timeout" && s.Resource == callback {
+					continue // its timeout is the review window (TestReviewWaitEndsCleanly)
+				}
 				if !slices.Contains(names, w) {
 					t.Errorf("%s %s does not retry %s", path, name, w)
 				}
@@ -182,7 +188,11 @@ func TestTaskTimeoutsOutlastTheirFunctions(t *testing.T) {
 	}
 	for path, m := range machines(t) {
 		for name, s := range tasks(m, "") {
-			id := strings.TrimSuffix(strings.TrimPrefix(s.Resource, "${"), "Arn}")
+			fn := s.Resource
+			if fn == callback {
+				fn = s.Parameters.FunctionName
+			}
+			id := strings.TrimSuffix(strings.TrimPrefix(fn, "${"), "Arn}")
 			f, ok := byLogicalID[id]
 			if !ok {
 				t.Errorf("%s %s: resource %s is no function of template.yaml", path, name, s.Resource)
@@ -215,5 +225,44 @@ func TestMapOutputDoesNotGrowWithItems(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+const callback = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+// A task that waits for a person (the review) has its own rules: its
+// TimeoutSeconds is the review window, so a timeout is caught (the import
+// fails as not reviewed) and never retried, which would wait a second
+// window; a cancel (ImportCancelled) is caught too; and the execution's
+// own timeout outlasts the wait.
+func TestReviewWaitEndsCleanly(t *testing.T) {
+	t.Parallel()
+	m := load(t, "import.asl.json")
+	found := false
+	for name, s := range tasks(m, "") {
+		if s.Resource != callback {
+			continue
+		}
+		found = true
+		for _, r := range s.Retry {
+			if slices.Contains(r.ErrorEquals, "States.Timeout") || slices.Contains(r.ErrorEquals, "States.ALL") {
+				t.Errorf("%s retries its timeout: the review window would start again", name)
+			}
+		}
+		var caught []string
+		for _, c := range s.Catch {
+			caught = append(caught, c.ErrorEquals...)
+		}
+		for _, want := range []string{"States.Timeout", apperr.TaskCancelled, apperr.TaskInput} {
+			if !slices.Contains(caught, want) {
+				t.Errorf("%s does not catch %s", name, want)
+			}
+		}
+		if m.TimeoutSeconds <= s.TimeoutSeconds {
+			t.Errorf("the execution times out (%d s) before %s's wait does (%d s)", m.TimeoutSeconds, name, s.TimeoutSeconds)
+		}
+	}
+	if !found {
+		t.Fatal("no task waits for review")
 	}
 }

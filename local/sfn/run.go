@@ -161,6 +161,12 @@ func MachineARN(name string) string {
 	return "arn:aws:states:us-east-1:000000000000:stateMachine:" + name
 }
 
+// ExecutionARN is the ARN of a machine's execution of that name, as AWS
+// forms it.
+func ExecutionARN(machineARN, name string) string {
+	return strings.Replace(machineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+}
+
 // CreateStateMachine parses def after replacing ${Name} with substitutions
 // (CloudFormation's DefinitionSubstitutions) and registers it.
 func (r *Runner) CreateStateMachine(name string, def []byte, substitutions map[string]string) (string, error) {
@@ -214,7 +220,7 @@ func (r *Runner) StartExecution(machineARN, name, input string) (*Execution, err
 	if name == "" {
 		name = fmt.Sprintf("%d", time.Now().UnixNano())
 	}
-	arn := strings.Replace(machineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	arn := ExecutionARN(machineARN, name)
 	if ex := r.execs[arn]; ex != nil {
 		r.mu.Unlock()
 		ex.mu.Lock()

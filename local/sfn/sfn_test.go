@@ -313,7 +313,7 @@ func TestProjectStateMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subs := map[string]string{"ImportPrepareFunctionArn": lambdas.ARN("p"), "ImportChunkFunctionArn": lambdas.ARN("c"),
+	subs := map[string]string{"ImportInspectFunctionArn": lambdas.ARN("i"), "ImportPrepareFunctionArn": lambdas.ARN("p"), "ImportChunkFunctionArn": lambdas.ARN("c"),
 		"ImportFinalizeFunctionArn": lambdas.ARN("f"), "ImportFailFunctionArn": lambdas.ARN("x"), "UploadsBucketName": "uploads"}
 	r := sfn.NewRunner(lambdas.NewRegistry(), nil)
 	defer r.Close()

@@ -248,6 +248,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		Credentials: awsv4.NewStaticCredentialsProvider("local", "local", "")})
 	st.SFN = sfnClient
 	st.MachineARN, err = st.Runner.CreateStateMachine("portage-import", def, map[string]string{
+		"ImportInspectFunctionArn":  lambdas.ARN("import-inspect"),
 		"ImportPrepareFunctionArn":  lambdas.ARN("import-prepare"),
 		"ImportChunkFunctionArn":    lambdas.ARN("import-chunk"),
 		"ImportFinalizeFunctionArn": lambdas.ARN("import-finalize"),

@@ -17,7 +17,7 @@ func TestFunctionsMatchTheTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]time.Duration{"api": 29 * time.Second, "import-trigger": 30 * time.Second,
-		"import-prepare": 900 * time.Second, "import-chunk": 300 * time.Second,
+		"import-inspect": 300 * time.Second, "import-prepare": 900 * time.Second, "import-chunk": 300 * time.Second,
 		"import-finalize": 120 * time.Second, "import-fail": 30 * time.Second, "rollback": 120 * time.Second,
 		"export": 900 * time.Second, "export-sweeper": 300 * time.Second}
 	if len(fns) != len(want) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/rollback"
 )
@@ -47,6 +48,10 @@ type Server struct {
 	// Exports starts export workers; ExportsBucket holds their files.
 	Exports       ExportStarter
 	ExportsBucket string
+	// Reviews resumes or cancels imports waiting for review; Uploads is
+	// the uploads bucket, where a cancelled import's file is deleted.
+	Reviews ReviewCallbacks
+	Uploads objstore.Store
 	// MaxFileBytes refuses larger uploads up front (default readers.DefaultLimits).
 	MaxFileBytes int64
 	Log          *slog.Logger
@@ -62,6 +67,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/imports/{id}", s.wrap(s.getImport))
 	mux.HandleFunc("GET /v1/imports/{id}/errors", s.wrap(s.importErrors))
 	mux.HandleFunc("POST /v1/imports/{id}/rollback", s.wrap(s.rollbackImport))
+	mux.HandleFunc("GET /v1/imports/{id}/preview", s.wrap(s.importPreview))
+	mux.HandleFunc("POST /v1/imports/{id}/start", s.wrap(s.startImport))
+	mux.HandleFunc("POST /v1/imports/{id}/cancel", s.wrap(s.cancelImport))
 	mux.HandleFunc("POST /v1/exports", s.wrap(s.createExport))
 	mux.HandleFunc("GET /v1/exports", s.wrap(s.listExports))
 	mux.HandleFunc("GET /v1/exports/{id}", s.wrap(s.getExport))
@@ -157,8 +165,17 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, id Identit
 // JobView is a job as the API shows it: the seed's columns plus progress.
 type JobView struct {
 	jobs.ImportJob
-	Percent       float64       `json:"percent"`
-	RowsPerSecond float64       `json:"rows_per_second"`
+	Percent       float64 `json:"percent"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+	// TimeLeftSeconds is the rows left at the rate so far (absent until
+	// there is a rate, or when the job has ended).
+	TimeLeftSeconds *float64 `json:"time_left_seconds,omitempty"`
+	// DryRun: nothing was or will be written (import_options.dry_run).
+	DryRun bool `json:"dry_run"`
+	// Review: the import waits for a person after its file is inspected;
+	// Cancelling: a cancel was asked while chunks run.
+	Review        bool          `json:"review"`
+	Cancelling    bool          `json:"cancelling,omitempty"`
 	FailureReason *string       `json:"failure_reason,omitempty"`
 	ErrorReport   string        `json:"error_report,omitempty"`
 	Rollback      *RollbackView `json:"rollback,omitempty"`
@@ -207,6 +224,12 @@ func (s *Server) view(j jobs.ImportJob, d jobs.Details, firstErrors json.RawMess
 			v.RowsPerSecond = float64(int(float64(j.ProcessedRows) / secs))
 		}
 	}
+	if j.Status == jobs.StatusProcessing && v.RowsPerSecond > 0 && j.TotalRows != nil {
+		left := float64(int(float64(*j.TotalRows-j.ProcessedRows) / v.RowsPerSecond))
+		v.TimeLeftSeconds = &left
+	}
+	v.DryRun, v.Review = j.ImportOptions.DryRun, d.Review
+	v.Cancelling = d.CancelRequestedAt != nil && j.Status == jobs.StatusProcessing
 	if d.ErrorReportKey != nil {
 		v.ErrorReport = "/v1/imports/" + j.ID.String() + "/errors"
 	}
@@ -226,21 +249,10 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request, id Identity) 
 	}
 	var view JobView
 	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
-		j, err := jobs.GetImport(r.Context(), tx, jobID)
-		if err != nil {
+		var err error
+		if view, err = s.jobView(r.Context(), tx, jobID); err != nil {
 			return err
 		}
-		d, err := jobs.GetDetails(r.Context(), tx, jobID)
-		if err != nil {
-			return err
-		}
-		var first json.RawMessage
-		if j.Status == jobs.StatusProcessing {
-			if first, err = jobs.FirstChunkErrors(r.Context(), tx, jobID, 20); err != nil {
-				return err
-			}
-		}
-		view = s.view(j, d, first)
 		if view.Rollback != nil && view.Rollback.Conflicts > 0 {
 			if view.Rollback.ConflictList, err = rollback.Conflicts(r.Context(), tx, jobID, 100); err != nil {
 				return err

@@ -20,6 +20,12 @@ const (
 	// TaskPanic: a panic in a handler, reported instead of the panic
 	// value's type.
 	TaskPanic = "PanicError"
+	// TaskCancelled is the error the API fails a waiting review task with
+	// (SendTaskFailure) when a person cancels the import.
+	TaskCancelled = "ImportCancelled"
+	// TaskNotReviewed is the error the import state machine records when
+	// the review window closes.
+	TaskNotReviewed = "NotReviewed"
 )
 
 // taskNames is the one table from code to task error name.
@@ -33,8 +39,9 @@ var taskNames = map[Code]string{
 	NotFound: TaskInput,
 }
 
-// TaskNames are every name TaskName gives.
-var TaskNames = []string{TaskInput, TaskTransient, TaskConflict, TaskInternal, TaskPanic}
+// TaskNames are every name a state machine may meet from Portage: those
+// TaskName gives, and the review step's.
+var TaskNames = []string{TaskInput, TaskTransient, TaskConflict, TaskInternal, TaskPanic, TaskCancelled, TaskNotReviewed}
 
 // TaskName is the error name a task Lambda returns for err.
 func TaskName(err error) string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portagehq/portage/shared/api"
 	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
 )
 
@@ -49,6 +50,8 @@ type ImportRequest struct {
 	FileType      string            `json:"file_type,omitempty"`
 	FieldMapping  map[string]string `json:"field_mapping,omitempty"`
 	ImportOptions *jobs.Options     `json:"import_options,omitempty"`
+	// Review stops the import after its file is inspected, until Start.
+	Review bool `json:"review,omitempty"`
 }
 
 // Job is an import job as the API returns it.
@@ -177,6 +180,54 @@ func (c *Client) Rollback(ctx context.Context, id string) (Job, error) {
 	var j Job
 	err := c.do(ctx, http.MethodPost, "/v1/imports/"+id+"/rollback", nil, &j)
 	return j, err
+}
+
+// Inspection is what a job created with review shows before it starts.
+type Inspection = importer.Inspection
+
+// Preview reads the inspection of a job created with review.
+func (c *Client) Preview(ctx context.Context, id string) (Inspection, error) {
+	var in Inspection
+	err := c.do(ctx, http.MethodGet, "/v1/imports/"+id+"/preview", nil, &in)
+	return in, err
+}
+
+// WaitReview polls until a job created with review has been inspected (or
+// has ended), and returns its inspection.
+func (c *Client) WaitReview(ctx context.Context, id string, every time.Duration) (Job, Inspection, error) {
+	j, err := poll(ctx, every, func() (Job, error) { return c.GetImport(ctx, id) },
+		func(j Job) bool { return j.Status == jobs.StatusAwaitingReview || Terminal(j.Status) }, nil)
+	if err != nil || j.Status != jobs.StatusAwaitingReview {
+		return j, Inspection{}, err
+	}
+	in, err := c.Preview(ctx, id)
+	return j, in, err
+}
+
+// StartRequest is POST /v1/imports/{id}/start's body.
+type StartRequest = importer.StartRequest
+
+// Start starts a reviewed import with the mapping and options confirmed.
+func (c *Client) Start(ctx context.Context, id string, req StartRequest) (Job, error) {
+	var j Job
+	err := c.do(ctx, http.MethodPost, "/v1/imports/"+id+"/start", req, &j)
+	return j, err
+}
+
+// Cancel stops an import.
+func (c *Client) Cancel(ctx context.Context, id string) (Job, error) {
+	var j Job
+	err := c.do(ctx, http.MethodPost, "/v1/imports/"+id+"/cancel", nil, &j)
+	return j, err
+}
+
+// ListImports returns the tenant's imports, newest first.
+func (c *Client) ListImports(ctx context.Context, limit int) ([]Job, error) {
+	var out struct {
+		Imports []Job `json:"imports"`
+	}
+	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/imports?limit=%d", limit), nil, &out)
+	return out.Imports, err
 }
 
 // Terminal reports whether a job's status is final.

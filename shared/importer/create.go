@@ -24,6 +24,9 @@ type Request struct {
 	FileType      string            `json:"file_type"`
 	FieldMapping  map[string]string `json:"field_mapping"`
 	ImportOptions json.RawMessage   `json:"import_options"`
+	// Review stops the import after its file is inspected, until a person
+	// starts it (POST /v1/imports/{id}/start) or cancels it.
+	Review bool `json:"review"`
 }
 
 // NewImport is a request that passed the rules: the job to create and
@@ -37,6 +40,7 @@ type NewImport struct {
 	Key, ContentType string
 	FieldMapping     map[string]string
 	Options          jobs.Options
+	Review           bool
 }
 
 var contentTypes = map[readers.FileType]string{
@@ -95,7 +99,7 @@ func (r Request) Check(tenantID uuid.UUID, maxFileBytes int64) (NewImport, error
 	}
 	return NewImport{JobID: jobID, TenantID: tenantID, FileName: name, FileSize: r.FileSize, FileType: fileType,
 		Key: UploadKey(tenantID, jobID, safeName(name)), ContentType: contentTypes[fileType],
-		FieldMapping: r.FieldMapping, Options: opts}, nil
+		FieldMapping: r.FieldMapping, Options: opts, Review: r.Review}, nil
 }
 
 // Create records a checked import as a pending job, created by createdBy,
@@ -104,7 +108,7 @@ func Create(ctx context.Context, tx pgx.Tx, n NewImport, createdBy *uuid.UUID, b
 	err := jobs.CreateImport(ctx, tx, jobs.NewImport{
 		ID: n.JobID, TenantID: n.TenantID, CreatedBy: createdBy, FileName: n.FileName, FileSize: n.FileSize,
 		FileURL: fmt.Sprintf("s3://%s/%s", bucket, n.Key), FileType: string(n.FileType), SourceKey: n.Key,
-		FieldMapping: n.FieldMapping, Options: n.Options,
+		FieldMapping: n.FieldMapping, Options: n.Options, Review: n.Review,
 	})
 	if err != nil {
 		return jobs.ImportJob{}, err

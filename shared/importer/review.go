@@ -276,10 +276,10 @@ type Cancellation struct {
 // deleted: nothing was written. While chunks run it is marked cancelled:
 // the chunks that have not started skip, and finalize ends the job failed
 // with the counters of those that ran, whose rows can be rolled back.
-func Cancel(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (Cancellation, error) {
+func Cancel(ctx context.Context, db postgres.Beginner, uploads objstore.Store, tenantID, jobID uuid.UUID) (Cancellation, error) {
 	var c Cancellation
 	var sourceKey string
-	err := postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
+	err := postgres.InTenantTx(ctx, db, tenantID, func(tx pgx.Tx) error {
 		job, err := jobs.Lock(ctx, tx, jobID)
 		if err != nil {
 			return err
@@ -319,7 +319,7 @@ func Cancel(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (Cancellatio
 		return c, postgres.AppError(err)
 	}
 	if sourceKey != "" {
-		if err := d.Store.Delete(ctx, sourceKey); err != nil {
+		if err := uploads.Delete(ctx, sourceKey); err != nil {
 			return c, apperr.Retryable(fmt.Errorf("delete the upload of cancelled job %s: %w", jobID, err))
 		}
 	}

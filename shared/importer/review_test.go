@@ -127,7 +127,7 @@ func TestCancel(t *testing.T) {
 		e := newEnv(t)
 		job := e.NewReviewJob(t, "f.csv", reviewFile)
 		e.inspect(t, job, "token-x")
-		c, err := importer.Cancel(ctx, e.Deps, e.Tenant, job)
+		c, err := importer.Cancel(ctx, e.Deps.DB, e.Deps.Store, e.Tenant, job)
 		if err != nil || c.Token != "token-x" || c.Stopping {
 			t.Fatalf("cancel: %+v, %v", c, err)
 		}
@@ -147,7 +147,7 @@ func TestCancel(t *testing.T) {
 		if _, err := importer.Prepare(ctx, e.Deps, e.Tenant, job); !apperr.Is(err, apperr.Invalid) {
 			t.Fatalf("prepare of a cancelled job: %v", err)
 		}
-		if _, err := importer.Cancel(ctx, e.Deps, e.Tenant, job); !apperr.Is(err, apperr.Conflict) {
+		if _, err := importer.Cancel(ctx, e.Deps.DB, e.Deps.Store, e.Tenant, job); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("second cancel: got %v, want a conflict", err)
 		}
 	})
@@ -163,7 +163,7 @@ func TestCancel(t *testing.T) {
 		if _, err := importer.ApplyChunk(ctx, e.Deps, chunks[0]); err != nil {
 			t.Fatal(err)
 		}
-		c, err := importer.Cancel(ctx, e.Deps, e.Tenant, job)
+		c, err := importer.Cancel(ctx, e.Deps.DB, e.Deps.Store, e.Tenant, job)
 		if err != nil || !c.Stopping || c.Token != "" {
 			t.Fatalf("cancel: %+v, %v", c, err)
 		}

@@ -49,11 +49,13 @@ func Handlers(c Config) map[string]any {
 	deps := importer.Deps{DB: c.DB, Store: c.Uploads, ChunkRows: c.ChunkRows}
 	apiSrv := &api.Server{DB: c.DB, UploadsBucket: c.Uploads.Bucket, Presign: c.Presign, Log: c.Log,
 		Rollbacks: RollbackStarter{SFN: c.SFN, StateMachineARN: c.RollbackMachine},
-		Exports:   ExportStarter{Lambda: c.Lambda, Function: c.ExportFunction}, ExportsBucket: c.Exports.Bucket}
+		Exports:   ExportStarter{Lambda: c.Lambda, Function: c.ExportFunction}, ExportsBucket: c.Exports.Bucket,
+		Reviews: ReviewCallbacks{SFN: c.SFN}, Uploads: c.Uploads}
 	return map[string]any{
 		"api": apiSrv.LambdaHandler(),
 		"import-trigger": TriggerHandler{DB: c.DB, SFN: c.SFN, StateMachineARN: c.ImportMachine,
 			MaxConcurrency: c.MaxConcurrency, Log: c.Log}.Handle,
+		"import-inspect":  Task(InspectHandler{Deps: deps}.Handle),
 		"import-prepare":  Task(PrepareHandler{Deps: deps}.Handle),
 		"import-chunk":    Task(ChunkHandler{Deps: deps}.Handle),
 		"import-finalize": Task(FinalizeHandler{Deps: deps}.Handle),

@@ -124,8 +124,14 @@ func (h FailHandler) Handle(ctx context.Context, raw json.RawMessage) (JobInput,
 		return JobInput{}, fmt.Errorf("fail input: %w", err)
 	}
 	msg := causeMessage(in.Error.Cause)
+	switch in.Error.Error {
+	case apperr.TaskNotReviewed:
+		return JobInput{TenantID: in.TenantID, JobID: in.JobID}, importer.ExpireReview(ctx, h.Deps, in.TenantID, in.JobID)
+	case apperr.TaskCancelled:
+		msg = importer.CancelledReason // the API recorded it; this is the execution's end
+	}
 	reason := msg
-	if in.Error.Error != apperr.TaskInput {
+	if in.Error.Error != apperr.TaskInput && in.Error.Error != apperr.TaskCancelled {
 		reason = fmt.Sprintf("the import stopped on an internal error (%s); an operator can retry it", in.Error.Error)
 		logger(h.Log).ErrorContext(ctx, "import failed", "job_id", in.JobID, "tenant_id", in.TenantID,
 			"error", in.Error.Error, "cause", msg)
@@ -170,6 +176,8 @@ type TriggerHandler struct {
 type ExecutionInput struct {
 	JobInput
 	MaxConcurrency int `json:"max_concurrency"`
+	// Review runs Inspect and waits for a person before prepare.
+	Review bool `json:"review"`
 }
 
 // Handle starts an execution for each upload of a pending job. Keys outside
@@ -191,9 +199,14 @@ func (h TriggerHandler) Handle(ctx context.Context, ev events.S3Event) error {
 			continue
 		}
 		var status string
+		var review bool
 		err := postgres.InTenantTx(ctx, h.DB, in.TenantID, func(tx pgx.Tx) error {
 			j, err := jobs.GetImport(ctx, tx, in.JobID)
-			status = j.Status
+			if err != nil {
+				return err
+			}
+			d, err := jobs.GetDetails(ctx, tx, in.JobID)
+			status, review = j.Status, d.Review
 			return err
 		})
 		if errors.Is(err, jobs.ErrNotFound) {
@@ -211,7 +224,7 @@ func (h TriggerHandler) Handle(ctx context.Context, ev events.S3Event) error {
 		if conc <= 0 {
 			conc = 10
 		}
-		input, _ := json.Marshal(ExecutionInput{JobInput: in, MaxConcurrency: conc})
+		input, _ := json.Marshal(ExecutionInput{JobInput: in, MaxConcurrency: conc, Review: review})
 		_, err = h.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
 			StateMachineArn: aws.String(h.StateMachineARN),
 			Name:            aws.String(in.JobID.String()),

@@ -1,0 +1,109 @@
+package stack_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/portagehq/portage/local/sfn"
+	"github.com/portagehq/portage/shared/client"
+	"github.com/portagehq/portage/shared/importer"
+	"github.com/portagehq/portage/shared/jobs"
+)
+
+// The review flow through the whole stack: the execution runs Inspect and
+// waits on its task token; the API shows the inspection, refuses a bad
+// mapping, starts with the reviewed one (SendTaskSuccess), and the same
+// execution goes on to import.
+func TestReviewThroughTheStack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	path := writeFile(t, "people.csv", "E-mail,Given Name,Shoe\nada@example.com,Ada,38\nbob@example.com,Bob,44\nbroken,Carl,40\n")
+	j, err := e.api.ImportFile(ctx, path, client.ImportRequest{Review: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := j.ID.String()
+	j, in, err := e.api.WaitReview(ctx, id, 50*time.Millisecond)
+	if err != nil || j.Status != jobs.StatusAwaitingReview {
+		t.Fatalf("waiting for review: %s, %v", j.Status, err)
+	}
+	if !j.Review || in.EstimatedRows != 3 || in.SuggestedMapping["E-mail"] != "email" || len(in.Rows) != 3 {
+		t.Fatalf("inspection: %+v", in)
+	}
+	ex, err := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ex.Describe(); d.Status != sfn.Running {
+		t.Fatalf("the execution is %s while the import awaits review", d.Status)
+	}
+
+	_, err = e.api.Start(ctx, id, client.StartRequest{FieldMapping: map[string]string{"Shoe": "shoe_size"}})
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Fatalf("a mapping onto an unknown field: got %v, want 400", err)
+	}
+	j, err = e.api.Start(ctx, id, client.StartRequest{FieldMapping: map[string]string{"Shoe": "custom.shoe"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.Start(ctx, id, client.StartRequest{}); !errors.As(err, &apiErr) || apiErr.Status != 409 {
+		t.Fatalf("a second start: got %v, want 409", err)
+	}
+	done, err := e.api.Wait(ctx, id, 50*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != jobs.StatusCompleted || done.CreatedCount != 2 || done.ErrorCount != 1 {
+		t.Fatalf("after review: %s", counts(done))
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE custom_fields->>'shoe' IS NOT NULL`); n != 2 {
+		t.Fatalf("%d contacts with the reviewed custom field, want 2", n)
+	}
+	if err := ex.Wait(ctx); err != nil || ex.Describe().Status != sfn.Succeeded {
+		t.Fatalf("execution %s, %v", ex.Describe().Status, err)
+	}
+}
+
+// Cancelled in review: the job fails "cancelled" at once, the waiting
+// execution is failed through its token (ImportCancelled, caught and
+// recorded), nothing is written and the upload is gone.
+func TestCancelInReview(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j, err := e.api.ImportFile(ctx, writeFile(t, "c.csv", csvFile), client.ImportRequest{Review: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := j.ID.String()
+	if j, _, err = e.api.WaitReview(ctx, id, 50*time.Millisecond); err != nil || j.Status != jobs.StatusAwaitingReview {
+		t.Fatalf("%s, %v", j.Status, err)
+	}
+	j, err = e.api.Cancel(ctx, id)
+	if err != nil || j.Status != jobs.StatusFailed || j.FailureReason == nil || *j.FailureReason != importer.CancelledReason {
+		t.Fatalf("cancel: %s %v, %v", j.Status, j.FailureReason, err)
+	}
+	ex, err := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := ex.Describe(); d.Status != sfn.Failed || d.Error != "ImportCancelled" {
+		t.Fatalf("execution %s %s, want FAILED ImportCancelled", d.Status, d.Error)
+	}
+	j, err = e.api.GetImport(ctx, id)
+	if err != nil || *j.FailureReason != importer.CancelledReason {
+		t.Fatalf("after the execution ended: %v, %v", j.FailureReason, err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts`); n != 0 {
+		t.Fatalf("%d contacts written by a cancelled import", n)
+	}
+}
