@@ -11,7 +11,7 @@ TOOLS = .build/tools
 ASL_VALIDATOR = $(TOOLS)/node_modules/.bin/asl-validator
 FUNCTIONS = api import-trigger import-inspect import-prepare import-chunk import-finalize import-fail rollback export export-sweeper
 
-.PHONY: help test lint vet fmt-check mod-check fixtures-check cfn-lint asl-lint pg demo dev build migrate clean bench
+.PHONY: help test lint vet fmt-check mod-check fixtures-check cfn-lint asl-lint pg chromium web-deps web-test demo dev build migrate clean bench
 
 # make bench ROWS=1000000: figures beside their baselines, a table and a JSON line.
 ROWS ?= 100000
@@ -25,10 +25,24 @@ REPEAT ?= 3
 help:
 	@grep -E '^## [a-z-]+:' $(MAKEFILE_LIST) | sed -E 's/^## ([a-z-]+): /  make \1\t/' | expand -t 24
 
-## test: lint, then every test against a real PostgreSQL and the local stack
-test: lint pg
+## test: lint, then every test against a real PostgreSQL and the local stack, then the web app in Chromium
+test: lint pg web-deps
 	$(GO) tool -n versitygw >/dev/null
 	$(WITHPG) $(GO) test $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory web-test
+
+## web-test: the web app driven in Debian's Chromium (Playwright) against `portage dev`; screenshots in .build/web-screenshots
+web-test: pg web-deps
+	$(GO) build -o .build/portage ./cmd/portage
+	PORTAGE_BIN=$(CURDIR)/.build/portage $(WITHPG) node --test --test-reporter=spec web/e2e/*.test.mjs
+
+chromium:
+	@./scripts/ensure-chromium.sh
+
+web/e2e/node_modules/.package-lock.json: web/e2e/package-lock.json
+	cd web/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund
+
+web-deps: chromium web/e2e/node_modules/.package-lock.json
 
 ## lint: formatting, go vet, go.mod tidy, fixtures current, staticcheck, the SAM template and the state machines
 lint: fmt-check vet mod-check fixtures-check asl-lint cfn-lint
@@ -91,7 +105,7 @@ build:
 			-o .build/$$f/bootstrap ./functions/$$f || exit 1; echo "built .build/$$f/bootstrap"; done
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR.
-build-ApiFunction build-ImportTriggerFunction build-ImportPrepareFunction build-ImportChunkFunction build-ImportFinalizeFunction build-ImportFailFunction build-RollbackFunction build-ExportFunction build-ExportSweeperFunction:
+build-ApiFunction build-ImportTriggerFunction build-ImportInspectFunction build-ImportPrepareFunction build-ImportChunkFunction build-ImportFinalizeFunction build-ImportFailFunction build-RollbackFunction build-ExportFunction build-ExportSweeperFunction:
 	$(eval FN := $(shell echo $(@:build-%Function=%) | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr A-Z a-z))
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
 		-o $(ARTIFACTS_DIR)/bootstrap ./functions/$(FN)

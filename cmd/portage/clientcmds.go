@@ -12,14 +12,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/portagehq/portage/local/stack"
 	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/devtoken"
 	"github.com/portagehq/portage/shared/jobs"
 )
-
-// localTenant is the tenant of the dev token the CLI mints when
-// PORTAGE_TOKEN is unset (local stack only).
-var localTenant = uuid.MustParse("00000000-0000-4000-8000-000000000001")
 
 // defaultAPI is where client commands look for the API without PORTAGE_API:
 // the local stack's default address.
@@ -35,7 +32,7 @@ func apiClient() (*client.Client, error) {
 	token := os.Getenv("PORTAGE_TOKEN")
 	if token == "" {
 		var err error
-		if token, err = devtoken.Mint(devtoken.Secret(), localTenant, uuid.Nil, time.Hour); err != nil {
+		if token, err = devtoken.Mint(devtoken.Secret(), stack.LocalTenant, uuid.Nil, time.Hour); err != nil {
 			return nil, err
 		}
 	}

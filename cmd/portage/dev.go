@@ -38,7 +38,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
-	token, err := st.Token(localTenant, uuid.Nil)
+	token, err := st.Token(stack.LocalTenant, uuid.Nil)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "Try: PORTAGE_API=%s portage import contacts.csv\n", st.APIURL)
 	fmt.Fprintf(stdout, "     aws stepfunctions list-executions --endpoint-url %s --state-machine-arn %s\n", st.SFNURL, st.MachineARN)
-	fmt.Fprintf(stdout, "Dev token (tenant %s):\n%s\n", localTenant, token)
+	fmt.Fprintf(stdout, "Dev token (tenant %s):\n%s\n", stack.LocalTenant, token)
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
 	}

@@ -324,7 +324,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	}
 	st.APIURL = "http://" + apiLn.Addr().String()
 	st.serve(apiLn, &apigw.Front{Invoker: st.Functions, Function: "api", Secret: st.Secret, AllowOrigin: "*",
-		OnIdentity: st.provision, Static: http.FileServerFS(web.Files), API: httpAPI})
+		OnIdentity: st.provision, Static: st.webApp(), API: httpAPI})
 	return nil
 }
 
@@ -409,6 +409,28 @@ func (st *Stack) executionStatus(ev sfn.StatusEvent) {
 	if _, err := st.Functions.Invoke(context.Background(), "import-fail", payload); err != nil {
 		st.log.Error("import-fail failed", "execution", ev.ExecutionARN, "error", err)
 	}
+}
+
+// LocalTenant is the tenant of the dev token the local stack's page offers
+// and the CLI mints when no PORTAGE_TOKEN is set.
+var LocalTenant = uuid.MustParse("00000000-0000-4000-8000-000000000001")
+
+// webApp serves the web app, and at /dev/token a dev token of LocalTenant,
+// which the sign-in page offers: only the local stack has that route.
+func (st *Stack) webApp() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServerFS(web.Files))
+	mux.HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
+		token, err := st.Token(LocalTenant, uuid.Nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(map[string]string{"token": token, "tenant_id": LocalTenant.String()})
+	})
+	return mux
 }
 
 // Token mints a dev token for the stack's authorizer.
