@@ -13,6 +13,11 @@ ALTER TABLE import_job_details
   ADD COLUMN inspection JSONB,
   ADD COLUMN cancel_requested_at TIMESTAMPTZ;
 
+-- The seed's statuses (pending, processing, completed, failed, rolled_back)
+-- and the ones the pipeline added, where psql's \d+ shows them.
+COMMENT ON COLUMN import_jobs.status IS
+  'pending (waiting for the upload, or started after review) | awaiting_review (inspected, waiting for a person: POST /v1/imports/{id}/start or /cancel) | processing | completed | failed (failure_reason in import_job_details; "cancelled" when a person cancelled) | rolling_back | rolled_back';
+
 -- Mapping memory: the mapping a tenant last confirmed for a set of
 -- headers (header_key is a hash of them, normalized), suggested for the
 -- next file with the same headers.
@@ -31,6 +36,7 @@ CREATE POLICY tenant_isolation ON import_mappings
 GRANT SELECT, INSERT, UPDATE ON import_mappings TO portage_app;
 
 -- +goose Down
+COMMENT ON COLUMN import_jobs.status IS NULL;
 DROP TABLE import_mappings;
 ALTER TABLE import_job_details
   DROP COLUMN review, DROP COLUMN task_token, DROP COLUMN inspection, DROP COLUMN cancel_requested_at;

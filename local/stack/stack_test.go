@@ -330,15 +330,18 @@ func TestMalformedFileFailsInPrepare(t *testing.T) {
 func TestAuthAndTenants(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 2)
-	// The upload page is served without a token; the API is not.
-	resp, err := http.Get(e.st.APIURL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `api("/v1/imports"`) {
-		t.Fatalf("upload page: %d %.100s", resp.StatusCode, page)
+	// The web app is served without a token, and so is the local stack's
+	// dev token; the API is not.
+	for path, want := range map[string]string{"/": `<script src="app.js">`, "/app.js": `api("/v1/imports"`, "/dev/token": `"token":"`} {
+		resp, err := http.Get(e.st.APIURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), want) {
+			t.Fatalf("%s: %d %.100s", path, resp.StatusCode, page)
+		}
 	}
 	j := e.importFile(t, writeFile(t, "a.csv", "email\na@b.co\n"), client.ImportRequest{})
 	ctx := context.Background()
@@ -346,7 +349,7 @@ func TestAuthAndTenants(t *testing.T) {
 	// Another tenant's job id is 404, as if it did not exist.
 	token, _ := e.st.Token(uuid.New(), uuid.Nil)
 	other := &client.Client{BaseURL: e.st.APIURL, Token: token}
-	_, err = other.GetImport(ctx, j.ID.String())
+	_, err := other.GetImport(ctx, j.ID.String())
 	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
 		t.Fatalf("another tenant's job: %v, want 404", err)
