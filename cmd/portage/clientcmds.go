@@ -55,10 +55,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dryRun := fs.Bool("dry-run", false, "validate and count everything, keep nothing")
 	overwrite := fs.Bool("overwrite-blanks", false, "with update: blank values in the file clear fields")
 	noWait := fs.Bool("no-wait", false, "return once the file is uploaded")
+	reviewFirst := fs.Bool("review", false, "show how the columns will be read and ask before anything is written")
+	yes := fs.Bool("yes", false, "with --review: start without asking (for scripts)")
 	asJSON := fs.Bool("json", false, "print the final job as JSON (the GET /v1/imports/{id} object)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: portage import FILE [flags]\n\nUploads FILE through the API (a presigned PUT, as the browser does) and\nfollows the import until it ends. Flags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "Usage: portage import FILE [flags]\n\nUploads FILE through the API (a presigned PUT, as the browser does) and\nfollows the import until it ends. With --review it first shows how each column\nwill be read and asks before anything is written. Flags:")
+		printFlags(stderr, fs)
 	}
 	arg, err := oneArg(fs, args, "FILE")
 	if err != nil {
@@ -72,15 +74,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		opts.WorkspaceID = &ws
 	}
-	req := client.ImportRequest{ImportOptions: &opts}
-	if *mappingFile != "" {
-		b, err := os.ReadFile(*mappingFile)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &req.FieldMapping); err != nil {
-			return exitError{2, fmt.Errorf("--mapping %s: %w", *mappingFile, err)}
-		}
+	req := client.ImportRequest{ImportOptions: &opts, Review: *reviewFirst}
+	if req.FieldMapping, err = readMapping(*mappingFile); err != nil {
+		return err
+	}
+	if err := checkMappingAgainstFile(arg, req.FieldMapping); err != nil {
+		return err
 	}
 	c, err := apiClient()
 	if err != nil {
@@ -92,6 +91,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !*asJSON {
 		fmt.Fprintf(stderr, "Uploaded %s as import %s\n", arg, j.ID)
+	}
+	if *reviewFirst {
+		started, err := review(ctx, c, j, nil, *yes, stdout, stderr)
+		if err != nil || !started {
+			return err
+		}
 	}
 	if *noWait {
 		return printJob(stdout, j, *asJSON)
@@ -166,7 +171,7 @@ func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print the job as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: portage status JOB [--watch] [--json]")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	arg, err := oneArg(fs, args, "JOB")
 	if err != nil {
@@ -196,7 +201,7 @@ func errorsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("o", "", "write the report to this file (default: standard output)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: portage errors JOB [-o FILE]\n\nThe full error report: a CSV line per row not imported, with the row number,\nthe result, the reasons and the row's original values.")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	arg, err := oneArg(fs, args, "JOB")
 	if err != nil {
@@ -226,7 +231,7 @@ func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: portage token --tenant ID [--user ID]\n\nMints a token the local stack's authorizer accepts; it is alone on the last line.")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err

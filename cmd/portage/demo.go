@@ -44,7 +44,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"machine, chunk Lambdas), then an update of it, exports the result, and prints\n"+
 			"what happened.\n"+
 			"Exits 0 when all worked. Uses DATABASE_URL when set, else a throwaway cluster.")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -23,7 +23,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fresh := fs.Bool("fresh", false, "throw the data away at exit instead (ignores --data)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: portage dev [--addr HOST:PORT] [--data DIR | --fresh]\n\nRuns the local stack in the foreground: PostgreSQL (DATABASE_URL, else a\ncluster kept in --data), S3 (versitygw), the Step Functions runner, the Lambdas\nand the HTTP API. Run it from the project's root. Stop it with Ctrl-C; start it\nagain and its jobs, files and executions are still there (an execution the stop\ncut off is failed and can be redriven).")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,7 +42,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Portage local stack\n  Open           %s/ in a browser (paste the dev token below)\n  API            %s (GET /healthz)\n"+
+	fmt.Fprintf(stdout, "Portage local stack\n  Open           %s/ in a browser (its sign-in page offers the dev token)\n  API            %s (GET /healthz)\n"+
 		"  S3             %s (buckets %s, %s)\n                 AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws s3 ls --endpoint-url %s s3://%s --recursive\n"+
 		"  Step Functions %s\n                 import   %s\n                 rollback %s\n  PostgreSQL     %s\n\n",
 		st.APIURL, st.APIURL, st.S3.Endpoint, stack.UploadsBucket, stack.ExportsBucket, st.S3.AccessKey, st.S3.SecretKey, st.S3.Endpoint,

@@ -30,7 +30,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Usage: portage export --format csv|xlsx|json [--type full|filtered|segment] [--fields a,b]\n"+
 			"                      [--filter JSON] [--segment ID] [-o FILE] [--raw] [--json]\n\n"+
 			"Exports the live contacts through the API, waits, and downloads the file.")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err

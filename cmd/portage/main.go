@@ -29,7 +29,14 @@ Usage:
                                    when all worked
   portage import FILE [--mapping m.json] [--duplicates skip|update|merge|update_only]
                  [--tag T]... [--workspace ID] [--dry-run] [--overwrite-blanks]
-                 [--no-wait] [--json]
+                 [--review [--yes]] [--no-wait] [--json]
+                                   upload and import a file; --review shows how its
+                                   columns will be read and asks first
+  portage start JOB [--mapping m.json] [--no-wait] [--json]
+                                   start an import that waits for review
+  portage cancel JOB [--json]      stop an import (what it wrote can be rolled back)
+  portage imports [--limit N] [--json]
+                                   the history of imports, newest first
   portage status JOB [--watch] [--json]
   portage errors JOB [-o FILE]
   portage rollback JOB [--json] [--no-wait]
@@ -107,6 +114,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return importCmd(ctx, args[1:], stdout, stderr)
 	case "status":
 		return statusCmd(ctx, args[1:], stdout, stderr)
+	case "start":
+		return startCmd(ctx, args[1:], stdout, stderr)
+	case "cancel":
+		return cancelCmd(ctx, args[1:], stdout, stderr)
+	case "imports":
+		return importsCmd(ctx, args[1:], stdout, stderr)
 	case "errors":
 		return errorsCmd(ctx, args[1:], stdout, stderr)
 	case "token":

@@ -24,7 +24,7 @@ func preview(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: portage preview FILE [--json] [--rows N] [--sheet NAME]\n\n"+
 			"Shows the detected type, encoding and delimiter, the header, the first rows and\n"+
 			"the suggested field mapping, read with the same code as the import pipeline.")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	arg, err := oneArg(fs, args, "FILE")
 	if err != nil {

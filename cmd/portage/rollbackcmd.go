@@ -17,7 +17,7 @@ func rollbackCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: portage rollback JOB [--json] [--no-wait]\n\nUndoes an import: contacts it created are deleted, contacts it updated get\n"+
 			"their previous values back. Contacts changed since the import are left as they\nare and reported as conflicts. Running it again resumes an interrupted rollback.")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	arg, err := oneArg(fs, args, "JOB")
 	if err != nil {

@@ -277,7 +277,7 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request, id Identity
 	if err != nil {
 		return err
 	}
-	var list []jobs.ImportJob
+	var list []jobs.Listed
 	err = postgres.InTenantTx(r.Context(), s.DB, id.TenantID, func(tx pgx.Tx) error {
 		var err error
 		list, err = jobs.ListImports(r.Context(), tx, status, limit+1, before)
@@ -294,8 +294,8 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request, id Identity
 		list = list[:limit]
 		out.NextCursor = base64.RawURLEncoding.EncodeToString(list[limit-1].ID[:])
 	}
-	for _, j := range list {
-		out.Imports = append(out.Imports, s.view(j, jobs.Details{}, nil))
+	for _, l := range list {
+		out.Imports = append(out.Imports, s.view(l.ImportJob, l.Details, nil))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -127,7 +127,11 @@ func (s *Server) cancelImport(w http.ResponseWriter, r *http.Request, id Identit
 	if c.Token != "" {
 		// The job is failed already; the waiting execution learns it now,
 		// or, if this is lost, at the end of the review window.
-		if err := s.Reviews.Abort(r.Context(), c.Token, "cancelled by "+id.UserID.String()); err != nil && !apperr.Is(err, apperr.Conflict) {
+		by := "the tenant"
+		if id.UserID != nil {
+			by = "user " + id.UserID.String()
+		}
+		if err := s.Reviews.Abort(r.Context(), c.Token, "cancelled by "+by); err != nil && !apperr.Is(err, apperr.Conflict) {
 			s.log().WarnContext(r.Context(), "cancelled import: the waiting execution was not told", "job_id", jobID, "error", err)
 		}
 	}

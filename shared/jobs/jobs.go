@@ -145,14 +145,15 @@ func Lock(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ImportJob, error) {
 	return scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = $1 FOR UPDATE`, id))
 }
 
-func scanImport(row pgx.Row) (ImportJob, error) {
+// scanImport reads a row of importColumns, then the columns in more.
+func scanImport(row pgx.Row, more ...any) (ImportJob, error) {
 	var j ImportJob
 	var mappingJSON, optsJSON []byte
 	var created time.Time
-	err := row.Scan(&j.ID, &j.TenantID, &j.WorkspaceID, &j.FileName, &j.FileSize, &j.FileURL, &j.FileType,
+	err := row.Scan(append([]any{&j.ID, &j.TenantID, &j.WorkspaceID, &j.FileName, &j.FileSize, &j.FileURL, &j.FileType,
 		&mappingJSON, &optsJSON, &j.Status, &j.TotalRows, &j.ImportedCount, &j.UpdatedCount, &j.CreatedCount,
 		&j.SkippedCount, &j.ErrorCount, &j.Errors, &j.ProcessedRows, &j.StartedAt, &j.CompletedAt,
-		&j.CreatedBy, &created, &j.CanRollback, &j.RolledBackAt)
+		&j.CreatedBy, &created, &j.CanRollback, &j.RolledBackAt}, more...)...)
 	if postgres.IsNotFound(err) {
 		return j, ErrNotFound
 	}
@@ -272,23 +273,33 @@ func Reopen(ctx context.Context, tx pgx.Tx, id uuid.UUID) (bool, error) {
 	return true, nil
 }
 
+// Listed is a job of a list, with the details a list shows.
+type Listed struct {
+	ImportJob
+	Details Details
+}
+
 // ListImports returns up to limit jobs, newest first, optionally of one
-// status, older than the job before (the cursor) when it is not Nil.
-func ListImports(ctx context.Context, tx pgx.Tx, status string, limit int, before uuid.UUID) ([]ImportJob, error) {
-	rows, err := tx.Query(ctx, `SELECT `+importColumns+` FROM import_jobs
+// status, older than the job before (the cursor) when it is not Nil, each
+// with its failure reason, review flag and cancel request.
+func ListImports(ctx context.Context, tx pgx.Tx, status string, limit int, before uuid.UUID) ([]Listed, error) {
+	rows, err := tx.Query(ctx, `SELECT `+importColumns+`, d.failure_reason, coalesce(d.review, false), d.cancel_requested_at
+		FROM import_jobs LEFT JOIN LATERAL (
+			SELECT failure_reason, review, cancel_requested_at FROM import_job_details WHERE import_job_id = import_jobs.id
+		) d ON true
 		WHERE ($1 = '' OR status = $1) AND ($2::uuid IS NULL OR id < $2::uuid)
 		ORDER BY id DESC LIMIT $3`, status, nilIfZero(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list import jobs: %w", err)
 	}
 	defer rows.Close()
-	var out []ImportJob
+	var out []Listed
 	for rows.Next() {
-		j, err := scanImport(rows)
-		if err != nil {
+		var l Listed
+		if l.ImportJob, err = scanImport(rows, &l.Details.FailureReason, &l.Details.Review, &l.Details.CancelRequestedAt); err != nil {
 			return nil, err
 		}
-		out = append(out, j)
+		out = append(out, l)
 	}
 	return out, rows.Err()
 }
