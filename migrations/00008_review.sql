@@ -18,6 +18,15 @@ ALTER TABLE import_job_details
 COMMENT ON COLUMN import_jobs.status IS
   'pending (waiting for the upload, or started after review) | awaiting_review (inspected, waiting for a person: POST /v1/imports/{id}/start or /cancel) | processing | completed | failed (failure_reason in import_job_details; "cancelled" when a person cancelled) | rolling_back | rolled_back';
 
+-- Why rows were skipped, per chunk (their sum is skipped_count), and the
+-- first rows skipped as repeats of an earlier row of the file.
+ALTER TABLE import_chunks
+  ADD COLUMN skipped_in_file_duplicates INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN skipped_unchanged INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN skipped_by_strategy INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN skipped_no_match INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN duplicates JSONB NOT NULL DEFAULT '[]';
+
 -- Mapping memory: the mapping a tenant last confirmed for a set of
 -- headers (header_key is a hash of them, normalized), suggested for the
 -- next file with the same headers.
@@ -37,6 +46,8 @@ GRANT SELECT, INSERT, UPDATE ON import_mappings TO portage_app;
 
 -- +goose Down
 COMMENT ON COLUMN import_jobs.status IS NULL;
+ALTER TABLE import_chunks DROP COLUMN skipped_in_file_duplicates, DROP COLUMN skipped_unchanged,
+  DROP COLUMN skipped_by_strategy, DROP COLUMN skipped_no_match, DROP COLUMN duplicates;
 DROP TABLE import_mappings;
 ALTER TABLE import_job_details
   DROP COLUMN review, DROP COLUMN task_token, DROP COLUMN inspection, DROP COLUMN cancel_requested_at;

@@ -374,8 +374,13 @@ async function followProgress(job) {
 
 function skippedWords(job) {
   if (!job.skipped_count) return "";
-  return `${plural(job.skipped_count, "row was", "rows were")} skipped: rows repeating an email seen earlier in the file, ` +
-    "contacts the duplicate setting left as they were, and matches with nothing to change.";
+  const by = job.skipped_by || {};
+  const parts = [];
+  if (by.in_file_duplicates) parts.push(`${by.in_file_duplicates.toLocaleString()} repeated an email seen earlier in the file`);
+  if (by.kept_by_strategy) parts.push(`${by.kept_by_strategy.toLocaleString()} matched a contact you have, left as it was (your duplicate setting)`);
+  if (by.unchanged) parts.push(`${by.unchanged.toLocaleString()} matched a contact and would change nothing`);
+  if (by.no_match) parts.push(`${by.no_match.toLocaleString()} had no contact to update`);
+  return `${plural(job.skipped_count, "row was", "rows were")} skipped` + (parts.length ? ": " + parts.join("; ") + "." : ".");
 }
 
 async function showResult(job) {
@@ -406,6 +411,9 @@ async function showResult(job) {
   $("result-errors").hidden = errors.length === 0;
   $("errors").tBodies[0].replaceChildren(...errors.map((e) =>
     el("tr", {}, cell("Row", e.row), cell("Column", e.column || ""), cell("Value", e.value || ""), cell("Problem", e.message))));
+  const dups = job.duplicates || [];
+  $("result-dups").hidden = dups.length === 0;
+  $("dups-table").tBodies[0].replaceChildren(...dups.map((d) => el("tr", {}, cell("Row", d.row), cell("Repeats row", d.duplicate_of))));
   $("download-errors").hidden = !job.error_report;
   const undoable = job.can_rollback && !job.dry_run && (job.status === "completed" || (job.status === "failed" && job.processed_rows > 0));
   $("undo").hidden = !undoable;

@@ -142,11 +142,19 @@ func printJob(w io.Writer, j client.Job, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(j)
 	}
-	fmt.Fprintf(w, "Import %s: %s (%s)\n", j.ID, j.Status, j.FileName)
+	dry := ""
+	if j.DryRun {
+		dry = ", dry run: nothing was saved"
+	}
+	fmt.Fprintf(w, "Import %s: %s (%s%s)\n", j.ID, j.Status, j.FileName, dry)
 	if j.TotalRows != nil {
 		fmt.Fprintf(w, "  %d of %d rows processed (%.1f%%, %.0f rows/s)\n", j.ProcessedRows, *j.TotalRows, j.Percent, j.RowsPerSecond)
 	}
 	fmt.Fprintf(w, "  created %d, updated %d, skipped %d, errors %d\n", j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount)
+	if b := j.SkippedBy; b != nil && j.SkippedCount > 0 {
+		fmt.Fprintf(w, "  skipped: %d repeating an earlier row, %d unchanged, %d kept by the duplicate strategy, %d with nothing to update\n",
+			b.InFileDuplicates, b.Unchanged, b.KeptByStrategy, b.NoMatch)
+	}
 	if j.FailureReason != nil {
 		fmt.Fprintf(w, "  failed: %s\n", *j.FailureReason)
 	}

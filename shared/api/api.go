@@ -174,12 +174,17 @@ type JobView struct {
 	DryRun bool `json:"dry_run"`
 	// Review: the import waits for a person after its file is inspected;
 	// Cancelling: a cancel was asked while chunks run.
-	Review        bool          `json:"review"`
-	Cancelling    bool          `json:"cancelling,omitempty"`
-	FailureReason *string       `json:"failure_reason,omitempty"`
-	ErrorReport   string        `json:"error_report,omitempty"`
-	Rollback      *RollbackView `json:"rollback,omitempty"`
-	Upload        *Upload       `json:"upload,omitempty"`
+	Review     bool `json:"review"`
+	Cancelling bool `json:"cancelling,omitempty"`
+	// SkippedBy says why rows were skipped (its sum is skipped_count), and
+	// Duplicates lists the first rows skipped as repeats of an earlier row
+	// ({row, duplicate_of}); both once the file is prepared.
+	SkippedBy     *jobs.Skips     `json:"skipped_by,omitempty"`
+	Duplicates    json.RawMessage `json:"duplicates,omitempty"`
+	FailureReason *string         `json:"failure_reason,omitempty"`
+	ErrorReport   string          `json:"error_report,omitempty"`
+	Rollback      *RollbackView   `json:"rollback,omitempty"`
+	Upload        *Upload         `json:"upload,omitempty"`
 }
 
 // RollbackView is a rollback's progress and the contacts it left alone.

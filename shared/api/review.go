@@ -148,20 +148,33 @@ func (s *Server) jobView(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) (JobVi
 	if err != nil {
 		return JobView{}, err
 	}
-	var first json.RawMessage
-	if j.Status == jobs.StatusProcessing {
-		// Live counters: the chunks committed so far.
-		sums, err := jobs.SumChunks(ctx, tx, jobID)
-		if err != nil {
+	var first, dups json.RawMessage
+	var sums jobs.ChunkSums
+	if j.TotalRows != nil {
+		if sums, err = jobs.SumChunks(ctx, tx, jobID); err != nil {
 			return JobView{}, err
 		}
-		j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount = sums.Created, sums.Updated, sums.Skipped, sums.Errors
-		j.ImportedCount, j.ProcessedRows = sums.Created+sums.Updated, sums.Rows
-		if first, err = jobs.FirstChunkErrors(ctx, tx, jobID, 20); err != nil {
+		if dups, err = jobs.FirstChunkDuplicates(ctx, tx, jobID, firstShown); err != nil {
 			return JobView{}, err
 		}
 	}
-	return s.view(j, d, first), nil
+	if j.Status == jobs.StatusProcessing {
+		// Live counters: the chunks committed so far.
+		j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount = sums.Created, sums.Updated, sums.Skipped, sums.Errors
+		j.ImportedCount, j.ProcessedRows = sums.Created+sums.Updated, sums.Rows
+		if first, err = jobs.FirstChunkErrors(ctx, tx, jobID, firstShown); err != nil {
+			return JobView{}, err
+		}
+	}
+	v := s.view(j, d, first)
+	if j.TotalRows != nil {
+		v.SkippedBy, v.Duplicates = &sums.SkippedBy, dups
+	}
+	return v, nil
 }
+
+// firstShown is how many row errors and duplicates a job view lists; the
+// error report has them all.
+const firstShown = 20
 
 var errNoReviews = errors.New("review callbacks are not configured")

@@ -155,6 +155,7 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 
 	var valid []*partRow
 	var rowErrors []mapping.RowError
+	var dups []jobs.Duplicate
 	for i := range rows {
 		r := &rows[i]
 		switch {
@@ -162,7 +163,10 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 			res.Errors++
 			rowErrors = append(rowErrors, r.Errors...)
 		case r.DupOf > 0:
-			res.Skipped++
+			res.SkippedBy.InFileDuplicates++
+			if len(dups) < MaxErrorsKept {
+				dups = append(dups, jobs.Duplicate{Row: r.Row, DuplicateOf: r.DupOf})
+			}
 		case r.Input != nil:
 			valid = append(valid, r)
 		default:
@@ -175,7 +179,9 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 		return res, err
 	}
 	res.Created, res.Updated = outcomes[created], outcomes[updated]
-	res.Skipped += outcomes[skipped] + outcomes[skippedNoMatch]
+	res.SkippedBy.Unchanged, res.SkippedBy.KeptByStrategy = outcomes[skippedUnchanged], outcomes[skippedByStrategy]
+	res.SkippedBy.NoMatch = outcomes[skippedNoMatch]
+	res.Skipped = res.SkippedBy.Total()
 
 	if len(rowErrors) > MaxErrorsKept {
 		rowErrors = rowErrors[:MaxErrorsKept]
@@ -184,7 +190,11 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 	if err != nil {
 		return res, err
 	}
-	if err := jobs.RecordChunk(ctx, tx, c.JobID, c.Index, res.ChunkCounts, errsJSON); err != nil {
+	dupsJSON, err := json.Marshal(nonNil(dups))
+	if err != nil {
+		return res, err
+	}
+	if err := jobs.RecordChunk(ctx, tx, c.JobID, c.Index, res.ChunkCounts, errsJSON, dupsJSON); err != nil {
 		return res, err
 	}
 	return res, nil

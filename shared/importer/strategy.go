@@ -18,7 +18,10 @@ type outcome int
 const (
 	created outcome = iota
 	updated
-	skipped
+	// skippedByStrategy: the strategy (skip) leaves the match as it is.
+	skippedByStrategy
+	// skippedUnchanged: the row would change nothing of its match.
+	skippedUnchanged
 	// skippedNoMatch: update_only and nothing to update; no contact, no event.
 	skippedNoMatch
 )
@@ -57,7 +60,7 @@ func newContact(tenantID uuid.UUID, opts *jobs.Options, in *contacts.Input) (con
 // would change nothing is a skip: updated_at is not touched for nothing.
 func applyStrategy(opts *jobs.Options, in *contacts.Input, m *contacts.Row) (contacts.Row, outcome, error) {
 	if opts.DuplicateStrategy == jobs.Skip {
-		return *m, skipped, nil
+		return *m, skippedByStrategy, nil
 	}
 	next := *m
 	next.Custom = maps.Clone(m.Custom)
@@ -89,7 +92,7 @@ func applyStrategy(opts *jobs.Options, in *contacts.Input, m *contacts.Row) (con
 		default:
 			raw, err := contacts.MarshalValue(v)
 			if err != nil {
-				return next, skipped, err
+				return next, skippedUnchanged, err
 			}
 			if next.Custom == nil {
 				next.Custom = map[string]json.RawMessage{}
@@ -99,7 +102,7 @@ func applyStrategy(opts *jobs.Options, in *contacts.Input, m *contacts.Row) (con
 	}
 	next.Tags = unionTags(m.Tags, in.Tags, opts.Tags)
 	if sameContent(&next, m) {
-		return *m, skipped, nil
+		return *m, skippedUnchanged, nil
 	}
 	return next, updated, nil
 }

@@ -166,3 +166,44 @@ func TestDryRun(t *testing.T) {
 		t.Fatal("a dry run must not be rollbackable")
 	}
 }
+
+// Skipped rows are told apart: a repeat of an earlier row of the file, a
+// match the row would not change, a match the skip strategy leaves alone,
+// and (update_only) a row with nothing to update. The parts add up to
+// skipped_count, and the repeats are listed with the row they repeat.
+func TestSkippedBreakdown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.Import(t, "seed.csv", "email,first_name\na@x.io,Ann\nb@x.io,Bo\n", jobs.Options{})
+	skipsOf := func(j jobs.ImportJob) jobs.Skips {
+		var s jobs.ChunkSums
+		e.Tx(t, func(tx pgx.Tx) (err error) { s, err = jobs.SumChunks(context.Background(), tx, j.ID); return err })
+		if s.SkippedBy.Total() != j.SkippedCount {
+			t.Fatalf("skipped %d, but its parts %+v add up to %d", j.SkippedCount, s.SkippedBy, s.SkippedBy.Total())
+		}
+		return s.SkippedBy
+	}
+	j := e.Import(t, "skip.csv", "email,first_name\na@x.io,Changed\nc@x.io,Cy\nA@X.IO,Again\n", jobs.Options{DuplicateStrategy: jobs.Skip})
+	if got := skipsOf(j); got != (jobs.Skips{InFileDuplicates: 1, KeptByStrategy: 1}) {
+		t.Errorf("skip strategy: %+v", got)
+	}
+	var dups []jobs.Duplicate
+	e.Tx(t, func(tx pgx.Tx) error {
+		raw, err := jobs.FirstChunkDuplicates(context.Background(), tx, j.ID, 10)
+		if err == nil {
+			err = json.Unmarshal(raw, &dups)
+		}
+		return err
+	})
+	if len(dups) != 1 || dups[0] != (jobs.Duplicate{Row: 4, DuplicateOf: 2}) {
+		t.Errorf("duplicates listed: %+v, want row 4 repeating row 2", dups)
+	}
+	j = e.Import(t, "update.csv", "email,first_name\nb@x.io,Bo\nc@x.io,Cyrus\n", jobs.Options{DuplicateStrategy: jobs.Update})
+	if got := skipsOf(j); got != (jobs.Skips{Unchanged: 1}) || j.UpdatedCount != 1 {
+		t.Errorf("update strategy: %+v, %d updated", got, j.UpdatedCount)
+	}
+	j = e.Import(t, "only.csv", "email,first_name\nnew@x.io,N\nb@x.io,Bob\n", jobs.Options{DuplicateStrategy: jobs.UpdateOnly})
+	if got := skipsOf(j); got != (jobs.Skips{NoMatch: 1}) || j.UpdatedCount != 1 {
+		t.Errorf("update_only: %+v, %d updated", got, j.UpdatedCount)
+	}
+}

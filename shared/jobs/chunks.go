@@ -33,24 +33,50 @@ func ClaimChunk(ctx context.Context, tx pgx.Tx, c ChunkClaim) (bool, error) {
 }
 
 // ChunkCounts are what one chunk did: Created + Updated + Skipped + Errors
-// = Rows.
+// = Rows, and Skipped is the sum of SkippedBy.
 type ChunkCounts struct {
-	Rows    int `json:"rows"`
-	Created int `json:"created"`
-	Updated int `json:"updated"`
-	Skipped int `json:"skipped"`
-	Errors  int `json:"errors"`
+	Rows      int   `json:"rows"`
+	Created   int   `json:"created"`
+	Updated   int   `json:"updated"`
+	Skipped   int   `json:"skipped"`
+	Errors    int   `json:"errors"`
+	SkippedBy Skips `json:"skipped_by"`
+}
+
+// Skips say why rows were skipped.
+type Skips struct {
+	// InFileDuplicates repeat the email of an earlier row of the file.
+	InFileDuplicates int `json:"in_file_duplicates"`
+	// Unchanged matched a contact the row would not change.
+	Unchanged int `json:"unchanged"`
+	// KeptByStrategy matched a contact the duplicate strategy (skip) left
+	// as it was.
+	KeptByStrategy int `json:"kept_by_strategy"`
+	// NoMatch had no contact to update (update_only).
+	NoMatch int `json:"no_match"`
+}
+
+// Total is the rows skipped.
+func (s Skips) Total() int { return s.InFileDuplicates + s.Unchanged + s.KeptByStrategy + s.NoMatch }
+
+// Duplicate is a row skipped because an earlier row of the file has its
+// email.
+type Duplicate struct {
+	Row         int `json:"row"`
+	DuplicateOf int `json:"duplicate_of"`
 }
 
 // RecordChunk records a claimed chunk's result (with up to the first row
-// errors, as JSON) and adds its rows to the job's processed_rows. The job
+// errors and in-file duplicates, as JSON) and adds its rows to the job's processed_rows. The job
 // row is updated last, so its lock is held for as short a time as possible.
-func RecordChunk(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, index int, c ChunkCounts, errs json.RawMessage) error {
+func RecordChunk(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, index int, c ChunkCounts, errs, dups json.RawMessage) error {
 	if _, err := tx.Exec(ctx, `
 		UPDATE import_chunks SET created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6,
-			errors = $7, completed_at = now()
+			errors = $7, skipped_in_file_duplicates = $8, skipped_unchanged = $9, skipped_by_strategy = $10,
+			skipped_no_match = $11, duplicates = $12, completed_at = now()
 		WHERE import_job_id = $1 AND chunk_index = $2`,
-		jobID, index, c.Created, c.Updated, c.Skipped, c.Errors, string(errs)); err != nil {
+		jobID, index, c.Created, c.Updated, c.Skipped, c.Errors, string(errs), c.SkippedBy.InFileDuplicates,
+		c.SkippedBy.Unchanged, c.SkippedBy.KeptByStrategy, c.SkippedBy.NoMatch, string(dups)); err != nil {
 		return fmt.Errorf("record chunk %d of job %s: %w", index, jobID, err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE import_jobs SET processed_rows = coalesce(processed_rows, 0) + $2 WHERE id = $1`,
@@ -64,9 +90,11 @@ func RecordChunk(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, index int, c C
 func RecordedChunk(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, index int) (ChunkCounts, error) {
 	var c ChunkCounts
 	err := tx.QueryRow(ctx, `
-		SELECT row_count, created_count, updated_count, skipped_count, error_count
+		SELECT row_count, created_count, updated_count, skipped_count, error_count,
+			skipped_in_file_duplicates, skipped_unchanged, skipped_by_strategy, skipped_no_match
 		FROM import_chunks WHERE import_job_id = $1 AND chunk_index = $2`, jobID, index).
-		Scan(&c.Rows, &c.Created, &c.Updated, &c.Skipped, &c.Errors)
+		Scan(&c.Rows, &c.Created, &c.Updated, &c.Skipped, &c.Errors,
+			&c.SkippedBy.InFileDuplicates, &c.SkippedBy.Unchanged, &c.SkippedBy.KeptByStrategy, &c.SkippedBy.NoMatch)
 	if err != nil {
 		return c, fmt.Errorf("read the recorded result of chunk %d of job %s: %w", index, jobID, err)
 	}
@@ -76,6 +104,7 @@ func RecordedChunk(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, index int) (
 // ChunkSums are the counters of the chunks of a job applied so far.
 type ChunkSums struct {
 	Chunks, Rows, Created, Updated, Skipped, Errors int
+	SkippedBy                                       Skips
 }
 
 // SumChunks adds up the results of a job's applied chunks: what finalize
@@ -84,9 +113,12 @@ func SumChunks(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ChunkSums, error) 
 	var c ChunkSums
 	err := tx.QueryRow(ctx, `
 		SELECT count(*), coalesce(sum(row_count), 0), coalesce(sum(created_count), 0),
-			coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0)
+			coalesce(sum(updated_count), 0), coalesce(sum(skipped_count), 0), coalesce(sum(error_count), 0),
+			coalesce(sum(skipped_in_file_duplicates), 0), coalesce(sum(skipped_unchanged), 0),
+			coalesce(sum(skipped_by_strategy), 0), coalesce(sum(skipped_no_match), 0)
 		FROM import_chunks WHERE import_job_id = $1`, id).
-		Scan(&c.Chunks, &c.Rows, &c.Created, &c.Updated, &c.Skipped, &c.Errors)
+		Scan(&c.Chunks, &c.Rows, &c.Created, &c.Updated, &c.Skipped, &c.Errors,
+			&c.SkippedBy.InFileDuplicates, &c.SkippedBy.Unchanged, &c.SkippedBy.KeptByStrategy, &c.SkippedBy.NoMatch)
 	if err != nil {
 		return c, fmt.Errorf("sum the chunks of job %s: %w", id, err)
 	}
@@ -107,14 +139,26 @@ func SetCounts(ctx context.Context, tx pgx.Tx, id uuid.UUID, c ChunkSums) error 
 // FirstChunkErrors returns the first n row errors of the chunks applied so
 // far, in row order: what a job still processing can show.
 func FirstChunkErrors(ctx context.Context, tx pgx.Tx, id uuid.UUID, n int) (json.RawMessage, error) {
-	var errs json.RawMessage
+	return firstOfChunks(ctx, tx, id, "errors", n)
+}
+
+// FirstChunkDuplicates returns the first n rows skipped as in-file
+// duplicates, in row order.
+func FirstChunkDuplicates(ctx context.Context, tx pgx.Tx, id uuid.UUID, n int) (json.RawMessage, error) {
+	return firstOfChunks(ctx, tx, id, "duplicates", n)
+}
+
+// firstOfChunks gathers the first n elements of a JSON array column of the
+// job's chunks (errors or duplicates: a fixed column name), in chunk order.
+func firstOfChunks(ctx context.Context, tx pgx.Tx, id uuid.UUID, column string, n int) (json.RawMessage, error) {
+	var out json.RawMessage
 	err := tx.QueryRow(ctx, `
 		SELECT coalesce(jsonb_agg(e ORDER BY ci, n), '[]') FROM (
 			SELECT c.chunk_index AS ci, x.n, x.e FROM import_chunks c,
-				jsonb_array_elements(c.errors) WITH ORDINALITY AS x(e, n)
-			WHERE c.import_job_id = $1 ORDER BY c.chunk_index, x.n LIMIT $2) first_errors`, id, n).Scan(&errs)
+				jsonb_array_elements(c.`+column+`) WITH ORDINALITY AS x(e, n)
+			WHERE c.import_job_id = $1 ORDER BY c.chunk_index, x.n LIMIT $2) firsts`, id, n).Scan(&out)
 	if err != nil {
-		return nil, fmt.Errorf("first errors of import job %s: %w", id, err)
+		return nil, fmt.Errorf("first %s of import job %s: %w", column, id, err)
 	}
-	return errs, nil
+	return out, nil
 }
