@@ -2,14 +2,19 @@ package stack_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/portagehq/portage/local/sfn"
+	"github.com/portagehq/portage/local/stack"
+	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/objstore"
 )
 
 // The review flow through the whole stack: the execution runs Inspect and
@@ -105,5 +110,102 @@ func TestCancelInReview(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM contacts`); n != 0 {
 		t.Fatalf("%d contacts written by a cancelled import", n)
+	}
+}
+
+// When the review window closes, the state machine's NotReviewed state
+// hands the job to import-fail (as its Catch does): the job fails "not
+// reviewed" and its upload is deleted. The wait itself timing out into the
+// Catch is the runner's (local/sfn TestCallbackTimeouts).
+func TestReviewWindowCloses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j, err := e.api.ImportFile(ctx, writeFile(t, "late.csv", csvFile), client.ImportRequest{Review: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := j.ID.String()
+	if j, _, err = e.api.WaitReview(ctx, id, 50*time.Millisecond); err != nil || j.Status != jobs.StatusAwaitingReview {
+		t.Fatalf("%s, %v", j.Status, err)
+	}
+	payload, _ := json.Marshal(map[string]any{"tenant_id": e.tenant, "job_id": j.ID,
+		"error": map[string]string{"Error": apperr.TaskNotReviewed, "Cause": "the import waited for review longer than 7 days"}})
+	if _, err := e.st.Functions.Invoke(ctx, "import-fail", payload); err != nil {
+		t.Fatal(err)
+	}
+	j, err = e.api.GetImport(ctx, id)
+	if err != nil || j.Status != jobs.StatusFailed || *j.FailureReason != importer.NotReviewedReason {
+		t.Fatalf("after the window: %s %v, %v", j.Status, j.FailureReason, err)
+	}
+	if _, err := e.api.Start(ctx, id, client.StartRequest{}); err == nil {
+		t.Fatal("a job whose review window closed started")
+	}
+	key := importer.UploadKey(e.tenant, j.ID, "late.csv")
+	if _, err := (objstore.S3{Client: e.st.S3.Client(), Bucket: stack.UploadsBucket}).Get(ctx, key); !errors.Is(err, objstore.ErrNotFound) {
+		t.Fatalf("the upload of an unreviewed import is kept: %v", err)
+	}
+}
+
+// Cancelled while chunks run: the chunks applied stay, the others skip, the execution ends (succeeded: nothing failed), the job is failed
+// "cancelled" with counters that add up, and its rows can be rolled back.
+func TestCancelWhileChunksRun(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, 2, func(c *stack.Config) { c.MaxConcurrency = 1 })
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name != "import-chunk" {
+			return next
+		}
+		// The first chunk commits, then holds its Lambda (and so the Map,
+		// one chunk at a time) until the cancel has been asked.
+		return func(ctx context.Context, p []byte) ([]byte, error) {
+			out, err := next(ctx, p)
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(inFlight)
+				<-release
+			}
+			return out, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j, err := e.api.ImportFile(ctx, writeFile(t, "c.csv", csvFile), client.ImportRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-inFlight
+	c, err := e.api.Cancel(ctx, j.ID.String())
+	if err != nil || !c.Cancelling || c.Status != jobs.StatusProcessing {
+		t.Fatalf("cancel while running: %s cancelling=%v, %v", c.Status, c.Cancelling, err)
+	}
+	close(release)
+	done, err := e.api.Wait(ctx, j.ID.String(), 50*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != jobs.StatusFailed || *done.FailureReason != importer.CancelledReason || done.ProcessedRows != 2 ||
+		done.CreatedCount+done.UpdatedCount+done.SkippedCount+done.ErrorCount != done.ProcessedRows {
+		t.Fatalf("cancelled job: %s (%v)", counts(done), done.FailureReason)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != done.CreatedCount {
+		t.Fatalf("%d contacts, %d created", n, done.CreatedCount)
+	}
+	ex, _ := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, j.ID.String()))
+	if err := ex.Wait(ctx); err != nil || ex.Describe().Status != sfn.Succeeded {
+		t.Fatalf("execution %s, %v", ex.Describe().Status, err)
+	}
+	if _, err := e.api.Rollback(ctx, j.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if rb, err := e.api.Wait(ctx, j.ID.String(), 50*time.Millisecond, nil); err != nil || rb.Status != jobs.StatusRolledBack {
+		t.Fatalf("rollback: %s, %v", rb.Status, err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 0 {
+		t.Fatalf("%d contacts after the rollback", n)
 	}
 }
