@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/portagehq/portage/local/lambdas"
 )
 
 // CallbackResource is the one service integration the runner implements: a
@@ -176,14 +174,7 @@ func (r *Runner) callbackTask(ctx context.Context, ex *Execution, s *State, inpu
 			"parameters": jsonText(redactToken(p, token)), "timeoutInSeconds": s.TimeoutSeconds, "heartbeatInSeconds": s.HeartbeatSeconds})
 	}
 	if _, err := r.Invoker.Invoke(ctx, fn, payload); err != nil {
-		f := &failure{"States.TaskFailed", err.Error()}
-		var fe *lambdas.FunctionError
-		switch {
-		case errors.As(err, &fe):
-			f = &failure{fe.Type, fe.Cause()}
-		case errors.Is(err, context.DeadlineExceeded):
-			f = &failure{"States.Timeout", fmt.Sprintf("the task ran longer than %d seconds", s.TimeoutSeconds)}
-		}
+		f := invokeFailure(err, s.TimeoutSeconds)
 		if top {
 			ex.event("TaskFailed", map[string]any{"error": f.Error, "cause": f.Cause})
 		}

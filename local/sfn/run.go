@@ -625,14 +625,7 @@ func (r *Runner) task(ctx context.Context, ex *Execution, s *State, input any, t
 	}
 	out, err := r.Invoker.Invoke(ctx, s.Resource, payload)
 	if err != nil {
-		f := &failure{"States.TaskFailed", err.Error()}
-		var fe *lambdas.FunctionError
-		switch {
-		case errors.As(err, &fe):
-			f = &failure{fe.Type, fe.Cause()}
-		case errors.Is(err, context.DeadlineExceeded):
-			f = &failure{"States.Timeout", fmt.Sprintf("the task ran longer than %d seconds", s.TimeoutSeconds)}
-		}
+		f := invokeFailure(err, s.TimeoutSeconds)
 		if top {
 			ex.event("LambdaFunctionFailed", map[string]any{"error": f.Error, "cause": f.Cause})
 		}
@@ -646,6 +639,20 @@ func (r *Runner) task(ctx context.Context, ex *Execution, s *State, input any, t
 		return nil, &failure{"States.Runtime", "the function returned invalid JSON: " + err.Error()}
 	}
 	return v, nil
+}
+
+// invokeFailure names a failed invocation as Step Functions does: the
+// function's own error type, States.Timeout past the task's TimeoutSeconds,
+// else States.TaskFailed.
+func invokeFailure(err error, timeoutSeconds int) *failure {
+	var fe *lambdas.FunctionError
+	switch {
+	case errors.As(err, &fe):
+		return &failure{fe.Type, fe.Cause()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &failure{"States.Timeout", fmt.Sprintf("the task ran longer than %d seconds", timeoutSeconds)}
+	}
+	return &failure{"States.TaskFailed", err.Error()}
 }
 
 // AWS's concurrency of a Map with no MaxConcurrency (or 0): an inline Map

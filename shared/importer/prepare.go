@@ -41,18 +41,9 @@ const DefaultChunkRows = 5000
 // prepared it returns the recorded result without reading the file again.
 func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareResult, error) {
 	res := PrepareResult{JobID: jobID, TenantID: tenantID}
-	var job jobs.ImportJob
-	var det jobs.Details
-	err := postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
-		var err error
-		if job, err = jobs.GetImport(ctx, tx, jobID); err != nil {
-			return err
-		}
-		det, err = jobs.GetDetails(ctx, tx, jobID)
-		return err
-	})
+	job, det, err := readJob(ctx, d, tenantID, jobID)
 	if err != nil {
-		return res, postgres.AppError(err)
+		return res, err
 	}
 	switch {
 	case det.CancelRequestedAt != nil:
@@ -84,6 +75,22 @@ func Prepare(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (PrepareRes
 		return res, postgres.AppError(err)
 	}
 	return res, nil
+}
+
+// readJob reads a job and its details, for a step that then works outside
+// a transaction (reading the file).
+func readJob(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.ImportJob, jobs.Details, error) {
+	var job jobs.ImportJob
+	var det jobs.Details
+	err := postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
+		var err error
+		if job, err = jobs.GetImport(ctx, tx, jobID); err != nil {
+			return err
+		}
+		det, err = jobs.GetDetails(ctx, tx, jobID)
+		return err
+	})
+	return job, det, postgres.AppError(err)
 }
 
 type preparer struct {

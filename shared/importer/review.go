@@ -58,18 +58,9 @@ type Inspection struct {
 // Prepare; a job cancelled meanwhile is refused the same way, so that the
 // state machine records it.
 func Inspect(ctx context.Context, d Deps, tenantID, jobID uuid.UUID, token string) (Inspection, error) {
-	var job jobs.ImportJob
-	var det jobs.Details
-	err := postgres.InTenantTx(ctx, d.DB, tenantID, func(tx pgx.Tx) error {
-		var err error
-		if job, err = jobs.GetImport(ctx, tx, jobID); err != nil {
-			return err
-		}
-		det, err = jobs.GetDetails(ctx, tx, jobID)
-		return err
-	})
+	job, det, err := readJob(ctx, d, tenantID, jobID)
 	if err != nil {
-		return Inspection{}, postgres.AppError(err)
+		return Inspection{}, err
 	}
 	if det.CancelRequestedAt != nil {
 		return Inspection{}, errCancelled
