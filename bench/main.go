@@ -42,6 +42,9 @@ type Figure struct {
 	Ratio    float64 `json:"ratio,omitempty"`
 	Target   float64 `json:"target,omitempty"`
 	Note     string  `json:"note,omitempty"`
+	// LowerIsBetter (a cost, such as µs of CPU): the ratio is baseline ÷
+	// value, so that ≥ target still means "good enough".
+	LowerIsBetter bool `json:"lower_is_better,omitempty"`
 }
 
 type report struct {
@@ -51,7 +54,10 @@ type report struct {
 }
 
 func (r *report) add(f Figure) {
-	if f.BaseVal > 0 {
+	switch {
+	case f.LowerIsBetter && f.Value > 0:
+		f.Ratio = round(f.BaseVal / f.Value)
+	case !f.LowerIsBetter && f.BaseVal > 0:
 		f.Ratio = round(f.Value / f.BaseVal)
 	}
 	f.Value, f.BaseVal = round(f.Value), round(f.BaseVal)
@@ -61,7 +67,7 @@ func (r *report) add(f Figure) {
 		status = map[bool]string{true: "meets", false: "BELOW"}[f.Ratio >= f.Target]
 		status = fmt.Sprintf("%s %.2f×", status, f.Target)
 	}
-	fmt.Fprintf(os.Stderr, "· %-44s %12.0f %-10s vs %-34s %12.0f  ratio %.2f  %s\n", f.Name, f.Value, f.Unit, f.Baseline, f.BaseVal, f.Ratio, status)
+	fmt.Fprintf(os.Stderr, "· %-44s %12.1f %-10s vs %-38s %12.1f  ratio %.2f  %s\n", f.Name, f.Value, f.Unit, f.Baseline, f.BaseVal, f.Ratio, status)
 	if f.Note != "" {
 		fmt.Fprintf(os.Stderr, "    %s\n", f.Note)
 	}
@@ -156,7 +162,7 @@ func printTable(r *report) {
 		if f.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", f.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%s\t%s\t\n", f.Name, f.Rows, f.Value, f.Unit, f.Baseline, f.BaseVal, ratio, target)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%.1f\t%s\t%s\t\n", f.Name, f.Rows, f.Value, f.Unit, f.Baseline, f.BaseVal, ratio, target)
 	}
 	tw.Flush()
 }
