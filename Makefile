@@ -20,6 +20,8 @@ RSS_ROWS ?= 100000,1000000
 ONLY ?=
 # REPEAT: runs of each import and export figure, each beside its baseline (median reported)
 REPEAT ?= 3
+# BIG_TENANT: contacts the big tenant holds before the big-tenant import
+BIG_TENANT ?= 1000000
 
 ## help: this list
 help:
@@ -80,7 +82,7 @@ cfn-lint:
 
 ## bench: speed and memory against the machine's own bulk paths (never part of make test)
 bench: pg
-	$(WITHPG) $(GO) run ./bench -rows $(ROWS) -rss-rows $(RSS_ROWS) -only '$(ONLY)' -repeat $(REPEAT)
+	$(WITHPG) $(GO) run ./bench -rows $(ROWS) -rss-rows $(RSS_ROWS) -only '$(ONLY)' -repeat $(REPEAT) -big-tenant $(BIG_TENANT)
 
 ## pg: install PostgreSQL server binaries if they are needed and missing
 pg:
