@@ -24,22 +24,22 @@ const sameWorkTables = `
 // benchSnapshot is contacts.Snapshot for a bench_contacts row.
 const benchSnapshot = `(to_jsonb(c.*) - 'email_key')`
 
-// sameWorkJob creates the import_jobs row the baseline's events reference.
-func (b *bench) sameWorkJob(ctx context.Context, tenant uuid.UUID) (uuid.UUID, error) {
+// sameWorkStart creates the import_jobs row the baseline's events
+// reference and loads the file into staging.
+func (b *bench) sameWorkStart(ctx context.Context, path string, tenant uuid.UUID) (uuid.UUID, error) {
 	id := uuid.New()
-	_, err := b.admin.Exec(ctx, `INSERT INTO import_jobs (id, tenant_id, status) VALUES ($1, $2, 'processing')`, id, tenant)
-	return id, err
+	if _, err := b.admin.Exec(ctx, `INSERT INTO import_jobs (id, tenant_id, status) VALUES ($1, $2, 'processing')`, id, tenant); err != nil {
+		return id, err
+	}
+	return id, b.copyStaging(ctx, path)
 }
 
 // sameWorkNew creates the file's contacts for tenant and a "created" event
 // for each, holding the row as written.
 func (b *bench) sameWorkNew(ctx context.Context, path string, tenant uuid.UUID) (time.Duration, error) {
 	start := time.Now()
-	job, err := b.sameWorkJob(ctx, tenant)
+	job, err := b.sameWorkStart(ctx, path, tenant)
 	if err != nil {
-		return 0, err
-	}
-	if err := b.copyStaging(ctx, path); err != nil {
 		return 0, err
 	}
 	tag, err := b.admin.Exec(ctx, `
@@ -68,11 +68,8 @@ func (b *bench) sameWorkNew(ctx context.Context, path string, tenant uuid.UUID) 
 // the UPDATE skip the rows its own statement locked) and after.
 func (b *bench) sameWorkUpdate(ctx context.Context, path string, tenant uuid.UUID) (time.Duration, error) {
 	start := time.Now()
-	job, err := b.sameWorkJob(ctx, tenant)
+	job, err := b.sameWorkStart(ctx, path, tenant)
 	if err != nil {
-		return 0, err
-	}
-	if err := b.copyStaging(ctx, path); err != nil {
 		return 0, err
 	}
 	tag, err := b.admin.Exec(ctx, `
