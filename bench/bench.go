@@ -419,7 +419,22 @@ func (b *bench) exports(ctx context.Context, r *report) error {
 	postgres.InTenantTx(ctx, b.st.DB, b.tenant, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`).Scan(&live)
 	})
+	if live == 0 {
+		// Run alone (ONLY=export): the tenant gets the contacts in bulk.
+		path, err := b.file("export-seed.csv", b.rows, 80_000_000, 8)
+		if err != nil {
+			return err
+		}
+		if err := b.bulkLoad(ctx, path, "contacts", b.tenant, ""); err != nil {
+			return err
+		}
+		if err := b.settle(ctx); err != nil {
+			return err
+		}
+		live = b.rows
+	}
 	formats := []string{"csv", "json", "xlsx"}
+	targets := map[string]float64{"csv": 0.7, "json": 0.5, "xlsx": 0.3}
 	var baseline runs
 	ours := map[string]*runs{}
 	for range b.repeat {
@@ -443,10 +458,7 @@ func (b *bench) exports(ctx context.Context, r *report) error {
 	for _, format := range formats {
 		value, note := ours[format].median()
 		f := Figure{Name: "export to " + format, Rows: live, Value: value, Unit: "rows/s",
-			Baseline: "COPY (SELECT …) TO STDOUT CSV", BaseVal: baseline.value(), Note: b.runsNote(note)}
-		if format == "csv" {
-			f.Target = 0.7
-		}
+			Baseline: "COPY (SELECT …) TO STDOUT CSV", BaseVal: baseline.value(), Target: targets[format], Note: b.runsNote(note)}
 		r.add(f)
 	}
 	return nil

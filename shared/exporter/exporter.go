@@ -175,9 +175,12 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 	}()
 	var written int
 	var werr error
-	if viaCopy {
+	switch {
+	case viaCopy && job.FileFormat == "json":
+		written, werr = copyJSON(ctx, tx, tenantID, fields, counter)
+	case viaCopy:
 		written, werr = copyCSV(ctx, tx, tenantID, fields, det.FormulaSafe, counter)
-	} else {
+	default:
 		written, werr = d.write(ctx, tx, job, fields, where, args, counter, det.FormulaSafe, tenantID)
 	}
 	if werr == nil {

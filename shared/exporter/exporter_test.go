@@ -400,17 +400,32 @@ func TestSweeper(t *testing.T) {
 	}
 }
 
-// A full csv export of table columns comes out of COPY; it must be the same
-// bytes as the row-by-row path writes, neutralization included.
+// A full csv or json export of table columns comes out of COPY; it must be
+// the same bytes as the row-by-row path writes, neutralization included.
 func TestCopyPathMatchesRowPath(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	// A value with the characters JSON and HTML escape, and one empty tags.
+	ctx := context.Background()
+	if err := postgres.InTenantTx(ctx, e.db, e.tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO contacts (id, tenant_id, email, first_name, company, tags)
+			VALUES ($1, $2, 'esc@example.com', E'tab\there "q" \\ back', '<b>&amp;</b> ✓ /', '{}')`, uuid.New(), e.tenant)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	cols := []string{"email", "first_name", "company", "phone", "postal_code", "tags", "id", "created_at", "updated_at"}
-	for _, safe := range []bool{true, false} {
-		_, _, viaCopy := e.export(t, jobs.NewExport{ExportType: "full", FileFormat: "csv", SelectedFields: cols, FormulaSafe: safe})
-		_, _, viaRows := e.export(t, jobs.NewExport{ExportType: "filtered", Filters: json.RawMessage(`{}`), FileFormat: "csv", SelectedFields: cols, FormulaSafe: safe})
+	for _, c := range []struct {
+		format string
+		safe   bool
+	}{{"csv", true}, {"csv", false}, {"json", true}} {
+		_, _, viaCopy := e.export(t, jobs.NewExport{ExportType: "full", FileFormat: c.format, SelectedFields: cols, FormulaSafe: c.safe})
+		_, _, viaRows := e.export(t, jobs.NewExport{ExportType: "filtered", Filters: json.RawMessage(`{}`), FileFormat: c.format, SelectedFields: cols, FormulaSafe: c.safe})
 		if !bytes.Equal(viaCopy, viaRows) {
-			t.Fatalf("formula_safe=%v: COPY path\n%q\nrow path\n%q", safe, viaCopy, viaRows)
+			t.Fatalf("%s formula_safe=%v: COPY path\n%s\nrow path\n%s", c.format, c.safe, viaCopy, viaRows)
+		}
+		if c.format == "json" && !json.Valid(viaCopy) {
+			t.Fatalf("the COPY path's json is not valid:\n%s", viaCopy)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -122,7 +123,7 @@ func (j *jsonWriter) row(cells []cell) error {
 		if i > 0 {
 			j.w.WriteString(",")
 		}
-		k, _ := json.Marshal(f)
+		k, _ := marshalJSON(f)
 		j.w.Write(k)
 		j.w.WriteString(":")
 		var v []byte
@@ -133,9 +134,9 @@ func (j *jsonWriter) row(cells []cell) error {
 		case c.raw != nil:
 			v = c.raw
 		case c.list != nil:
-			v, _ = json.Marshal(c.list)
+			v, _ = marshalJSON(c.list)
 		default:
-			v, _ = json.Marshal(c.text())
+			v, _ = marshalJSON(c.text())
 		}
 		if _, err := j.w.Write(v); err != nil {
 			return err
@@ -143,6 +144,19 @@ func (j *jsonWriter) row(cells []cell) error {
 	}
 	_, err := j.w.WriteString("}")
 	return err
+}
+
+// marshalJSON encodes v as PostgreSQL's to_json does: without escaping
+// HTML's characters, so that the COPY path (copyJSON) and this one write
+// the same bytes.
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func (j *jsonWriter) close() error {
