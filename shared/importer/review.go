@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -123,7 +124,7 @@ func inspectFile(ctx context.Context, d Deps, job *jobs.ImportJob, key string) (
 		}
 		in.EstimatedRows++
 		if len(in.Rows) < InspectRows {
-			in.Rows = append(in.Rows, rec.Values)
+			in.Rows = append(in.Rows, sampleValues(rec.Values))
 		}
 		if counted.n > inspectCountBytes {
 			in.RowsCounted = false
@@ -132,6 +133,24 @@ func inspectFile(ctx context.Context, d Deps, job *jobs.ImportJob, key string) (
 		}
 	}
 	return in, nil
+}
+
+// maxSampleRunes bounds a value shown in review: a file of hundreds of
+// columns of long cells must not make an inspection of megabytes (it is
+// stored with the job and sent whole to the browser).
+const maxSampleRunes = 200
+
+// sampleValues is a row as review shows it, each value cut at
+// maxSampleRunes.
+func sampleValues(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		if r := []rune(v); len(r) > maxSampleRunes {
+			v = string(r[:maxSampleRunes-1]) + "…"
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // suggest sets the suggested mapping: the one remembered for these
@@ -216,7 +235,14 @@ func Start(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, req StartR
 	for col, field := range in.SuggestedMapping {
 		final[col] = field
 	}
+	byLower := make(map[string]string, len(in.Header))
+	for _, h := range in.Header {
+		byLower[strings.ToLower(h)] = h
+	}
 	for col, field := range req.FieldMapping {
+		if h, ok := byLower[strings.ToLower(col)]; ok {
+			col = h // the file's own spelling replaces the suggestion's entry
+		}
 		final[col] = field
 	}
 	opts := job.ImportOptions

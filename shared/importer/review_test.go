@@ -206,3 +206,16 @@ func (e *env) expectReason(t *testing.T, job uuid.UUID, want string) {
 		return err
 	})
 }
+
+// A long cell is cut in the inspection: what review shows stays small
+// whatever the file holds.
+func TestInspectCutsLongValues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	long := strings.Repeat("é", 5000)
+	job := e.NewReviewJob(t, "long.csv", "email,notes\na@x.io,"+long+"\n")
+	in := e.inspect(t, job, "t")
+	if got := []rune(in.Rows[0][1]); len(got) != 200 || got[199] != '…' {
+		t.Fatalf("a 5000-character value is shown as %d characters", len(got))
+	}
+}
