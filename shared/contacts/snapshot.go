@@ -23,16 +23,16 @@ func (r *Row) appendJSON(b []byte) []byte {
 	if r.WorkspaceID == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, r.WorkspaceID.String())
+		b = AppendJSONString(b, r.WorkspaceID.String())
 	}
 	for f := Field(0); f < NumFields; f++ {
 		b = append(b, ',')
-		b = appendJSONString(b, f.Name())
+		b = AppendJSONString(b, f.Name())
 		b = append(b, ':')
 		if v := r.Values[f]; v == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendJSONString(b, *v)
+			b = AppendJSONString(b, *v)
 		}
 	}
 	b = append(b, `,"tags":[`...)
@@ -40,23 +40,23 @@ func (r *Row) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, t)
+		b = AppendJSONString(b, t)
 	}
 	b = append(b, `],"custom_fields":`...)
 	b = r.appendCustom(b)
 	if r.CreatedAt != "" {
 		b = append(b, `,"created_at":`...)
-		b = appendJSONString(b, r.CreatedAt)
+		b = AppendJSONString(b, r.CreatedAt)
 	}
 	if r.UpdatedAt != "" {
 		b = append(b, `,"updated_at":`...)
-		b = appendJSONString(b, r.UpdatedAt)
+		b = AppendJSONString(b, r.UpdatedAt)
 	}
 	b = append(b, `,"deleted_at":`...)
 	if r.DeletedAt == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, *r.DeletedAt)
+		b = AppendJSONString(b, *r.DeletedAt)
 	}
 	return append(b, '}')
 }
@@ -73,18 +73,19 @@ func (r *Row) appendCustom(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = AppendJSONString(b, k)
 		b = append(b, ':')
 		b = append(b, r.Custom[k]...)
 	}
 	return append(b, '}')
 }
 
-// appendJSONString appends s as a JSON string: quotes, backslashes and
+// AppendJSONString appends s as a JSON string, as jsonb and to_json write
+// it (the exporter writes json with it too): quotes, backslashes and
 // control characters escaped, other characters as they are (no HTML
 // escaping, like jsonb); invalid UTF-8 becomes U+FFFD, as encoding/json does.
 // Runs of bytes that need no escape are copied whole: most values have none.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	if !utf8.ValidString(s) {
 		return append(appendJSONEscaped(b, s), '"')

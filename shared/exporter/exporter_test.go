@@ -409,7 +409,7 @@ func TestCopyPathMatchesRowPath(t *testing.T) {
 	ctx := context.Background()
 	if err := postgres.InTenantTx(ctx, e.db, e.tenant, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO contacts (id, tenant_id, email, first_name, company, tags)
-			VALUES ($1, $2, 'esc@example.com', E'tab\there "q" \\ back', '<b>&amp;</b> ✓ /', '{}')`, uuid.New(), e.tenant)
+			VALUES ($1, $2, 'esc@example.com', E'tab\there "q" \\ back\r\n2', '<b>&amp;</b> ✓ / ' || chr(1) || chr(8) || chr(12) || chr(11), '{}')`, uuid.New(), e.tenant)
 		return err
 	}); err != nil {
 		t.Fatal(err)

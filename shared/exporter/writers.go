@@ -2,7 +2,6 @@ package exporter
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/formula"
 )
 
@@ -100,11 +100,13 @@ func (c *csvWriter) close() error {
 	return c.w.Error()
 }
 
-// jsonWriter writes one array of objects, streamed.
+// jsonWriter writes one array of objects, streamed; strings are escaped as
+// jsonb escapes them (contacts.AppendJSONString), as the COPY path's are.
 type jsonWriter struct {
 	w      *bufio.Writer
 	fields []string
 	n      int
+	buf    []byte
 }
 
 func (j *jsonWriter) header(fields []string) error {
@@ -114,49 +116,46 @@ func (j *jsonWriter) header(fields []string) error {
 }
 
 func (j *jsonWriter) row(cells []cell) error {
+	b := j.buf[:0]
 	if j.n > 0 {
-		j.w.WriteString(",")
+		b = append(b, ',')
 	}
 	j.n++
-	j.w.WriteString("\n{")
+	b = append(b, '\n', '{')
 	for i, f := range j.fields {
 		if i > 0 {
-			j.w.WriteString(",")
+			b = append(b, ',')
 		}
-		k, _ := marshalJSON(f)
-		j.w.Write(k)
-		j.w.WriteString(":")
-		var v []byte
+		b = append(contacts.AppendJSONString(b, f), ':')
 		c := cells[i]
 		switch {
 		case c.null:
-			v = []byte("null")
+			b = append(b, "null"...)
 		case c.raw != nil:
-			v = c.raw
+			b = append(b, c.raw...)
 		case c.list != nil:
-			v, _ = marshalJSON(c.list)
+			b = appendJSONList(b, c.list)
 		default:
-			v, _ = marshalJSON(c.text())
-		}
-		if _, err := j.w.Write(v); err != nil {
-			return err
+			b = contacts.AppendJSONString(b, c.text())
 		}
 	}
-	_, err := j.w.WriteString("}")
+	b = append(b, '}')
+	j.buf = b
+	_, err := j.w.Write(b)
 	return err
 }
 
-// marshalJSON encodes v as PostgreSQL's to_json does: without escaping
-// HTML's characters, so that the COPY path (copyJSON) and this one write
-// the same bytes.
-func marshalJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
+// appendJSONList appends strings as a JSON array, as to_json writes a
+// text[].
+func appendJSONList(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = contacts.AppendJSONString(b, s)
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return append(b, ']')
 }
 
 func (j *jsonWriter) close() error {
