@@ -1,7 +1,9 @@
 package exporter
 
 import (
+	"archive/zip"
 	"bufio"
+	"compress/flate"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -170,6 +172,7 @@ type xlsxWriter struct {
 	out     io.Writer
 	f       *excelize.File
 	sw      *excelize.StreamWriter
+	vals    []any // a row's values, reused
 	rowNum  int
 	dateSty int
 	// A sheet holds at most sheetRows rows, the header included; the
@@ -181,6 +184,16 @@ type xlsxWriter struct {
 
 func newXLSXWriter(out io.Writer, tempDir string) (*xlsxWriter, error) {
 	f := excelize.NewFile(excelize.Options{TmpDir: tempDir})
+	// The workbook is deflated at the fastest level: compressing the sheet
+	// at the default level was a third of an export's time, for files a
+	// little smaller.
+	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter {
+		zw := zip.NewWriter(w)
+		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(out, flate.BestSpeed)
+		})
+		return zw
+	})
 	sw, err := f.NewStreamWriter("Sheet1")
 	if err != nil {
 		return nil, err
@@ -256,7 +269,10 @@ func (x *xlsxWriter) row(cells []cell) error {
 		}
 	}
 	x.rowNum++
-	vals := make([]any, len(cells))
+	if len(x.vals) != len(cells) {
+		x.vals = make([]any, len(cells))
+	}
+	vals := x.vals
 	for i, c := range cells {
 		switch {
 		case c.null:
