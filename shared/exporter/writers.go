@@ -1,17 +1,13 @@
 package exporter
 
 import (
-	"archive/zip"
 	"bufio"
-	"compress/flate"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/formula"
@@ -165,87 +161,6 @@ func (j *jsonWriter) close() error {
 	return j.w.Flush()
 }
 
-// xlsxWriter streams rows into excelize's StreamWriter (which spills to a
-// temporary file) and writes the workbook at the end. Strings are always
-// string cells, never formulas; timestamps are date cells.
-type xlsxWriter struct {
-	out     io.Writer
-	f       *excelize.File
-	sw      *excelize.StreamWriter
-	vals    []any // a row's values, reused
-	rowNum  int
-	dateSty int
-	// A sheet holds at most sheetRows rows, the header included; the
-	// contacts go on in sheets "Contacts 2", "Contacts 3", …
-	sheetRows int
-	sheets    int
-	headCells []any
-}
-
-func newXLSXWriter(out io.Writer, tempDir string) (*xlsxWriter, error) {
-	f := excelize.NewFile(excelize.Options{TmpDir: tempDir})
-	// The workbook is deflated at the fastest level: compressing the sheet
-	// at the default level was a third of an export's time, for files a
-	// little smaller.
-	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter {
-		zw := zip.NewWriter(w)
-		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(out, flate.BestSpeed)
-		})
-		return zw
-	})
-	sw, err := f.NewStreamWriter("Sheet1")
-	if err != nil {
-		return nil, err
-	}
-	dateFmt := "yyyy-mm-dd hh:mm:ss"
-	sty, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
-	if err != nil {
-		return nil, err
-	}
-	f.SetSheetName("Sheet1", "Contacts")
-	return &xlsxWriter{out: out, f: f, sw: sw, dateSty: sty, sheetRows: excelize.TotalRows, sheets: 1}, nil
-}
-
-func (x *xlsxWriter) header(fields []string) error {
-	bold, err := x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
-		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
-	if err != nil {
-		return err
-	}
-	x.headCells = make([]any, len(fields))
-	for i, f := range fields {
-		x.headCells[i] = excelize.Cell{StyleID: bold, Value: f}
-	}
-	return x.writeHeader()
-}
-
-func (x *xlsxWriter) writeHeader() error {
-	x.rowNum = 1
-	if err := x.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
-	}
-	return x.sw.SetRow("A1", x.headCells)
-}
-
-// nextSheet ends the full sheet and starts the next, header first.
-func (x *xlsxWriter) nextSheet() error {
-	if err := x.sw.Flush(); err != nil {
-		return err
-	}
-	x.sheets++
-	name := fmt.Sprintf("Contacts %d", x.sheets)
-	if _, err := x.f.NewSheet(name); err != nil {
-		return err
-	}
-	sw, err := x.f.NewStreamWriter(name)
-	if err != nil {
-		return err
-	}
-	x.sw = sw
-	return x.writeHeader()
-}
-
 // maxXLSXCell is the most characters an Excel cell holds.
 const maxXLSXCell = 32767
 
@@ -260,50 +175,4 @@ func xlsxText(s string) string {
 		return string(r[:maxXLSXCell-1]) + "…"
 	}
 	return s
-}
-
-func (x *xlsxWriter) row(cells []cell) error {
-	if x.rowNum >= x.sheetRows {
-		if err := x.nextSheet(); err != nil {
-			return err
-		}
-	}
-	x.rowNum++
-	if len(x.vals) != len(cells) {
-		x.vals = make([]any, len(cells))
-	}
-	vals := x.vals
-	for i, c := range cells {
-		switch {
-		case c.null:
-			vals[i] = nil
-		case c.t != nil:
-			vals[i] = excelize.Cell{StyleID: x.dateSty, Value: c.t.UTC()}
-		case c.raw != nil:
-			var v any
-			if json.Unmarshal(c.raw, &v) == nil {
-				switch t := v.(type) {
-				case float64, bool:
-					vals[i] = t
-					continue
-				}
-			}
-			vals[i] = xlsxText(c.text())
-		default:
-			vals[i] = xlsxText(c.text())
-		}
-	}
-	cellName, _ := excelize.CoordinatesToCellName(1, x.rowNum)
-	return x.sw.SetRow(cellName, vals)
-}
-
-func (x *xlsxWriter) close() error {
-	if err := x.sw.Flush(); err != nil {
-		return err
-	}
-	_, err := x.f.WriteTo(x.out)
-	if cerr := x.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

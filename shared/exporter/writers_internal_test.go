@@ -71,3 +71,41 @@ func TestXLSXTextFitsACell(t *testing.T) {
 		t.Fatal("a short value changed")
 	}
 }
+
+// What XML must escape is escaped, what it cannot carry is dropped, and a
+// custom field's JSON number or boolean keeps its type.
+func TestXLSXCells(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	w, err := newXLSXWriter(&out, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.header([]string{"company", "seats", "vip"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := "<b>Tom & Jerry</b>\x01\x7f ok" + string([]byte{0xff})
+	if err := w.row([]cell{{s: bad}, {raw: []byte("12.5")}, {raw: []byte("true")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got, _ := f.GetCellValue("Contacts", "A2"); got != "<b>Tom & Jerry</b>\x7f ok\uFFFD" {
+		t.Errorf("text %q", got)
+	}
+	if typ, _ := f.GetCellType("Contacts", "B2"); typ != excelize.CellTypeNumber {
+		t.Errorf("a JSON number is a %v cell", typ)
+	}
+	if typ, _ := f.GetCellType("Contacts", "C2"); typ != excelize.CellTypeBool {
+		t.Errorf("a JSON boolean is a %v cell", typ)
+	}
+	if panes, _ := f.GetPanes("Contacts"); !panes.Freeze || panes.YSplit != 1 {
+		t.Errorf("the header is not frozen: %+v", panes)
+	}
+}
