@@ -417,6 +417,7 @@ async function showResult(job) {
   $("download-errors").hidden = !job.error_report;
   const undoable = job.can_rollback && !job.dry_run && (job.status === "completed" || (job.status === "failed" && job.processed_rows > 0));
   $("undo").hidden = !undoable;
+  $("undo-confirm").hidden = true;
   $("undo-result").hidden = true;
   if (job.status === "rolled_back" || job.status === "rolling_back") showUndo(job);
   announce(head + ". " + text);
@@ -436,8 +437,15 @@ async function downloadErrors() {
   }
 }
 
+// askUndo shows the confirmation in the page (a browser dialog would take
+// the person out of it), its first button focused.
+function askUndo() {
+  $("undo-confirm").hidden = false;
+  $("undo-yes").focus();
+}
+
 async function undo() {
-  if (!confirm("Undo this import? Contacts it created are removed and contacts it changed get their earlier values back.")) return;
+  $("undo-confirm").hidden = true;
   $("undo").disabled = true;
   try {
     const job = await api(`/v1/imports/${state.job.id}/rollback`, { method: "POST" });
@@ -608,7 +616,9 @@ function wire() {
   $("review-cancel").addEventListener("click", async () => { await cancelImport(); });
   $("progress-cancel").addEventListener("click", cancelImport);
   $("download-errors").addEventListener("click", downloadErrors);
-  $("undo").addEventListener("click", undo);
+  $("undo").addEventListener("click", askUndo);
+  $("undo-yes").addEventListener("click", undo);
+  $("undo-no").addEventListener("click", () => { $("undo-confirm").hidden = true; $("undo").focus(); });
   $("again").addEventListener("click", openImport);
   $("export-form").addEventListener("submit", createExport);
 }

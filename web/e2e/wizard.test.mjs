@@ -189,8 +189,9 @@ test("import with review, check, export, undo", { timeout: 180_000 }, async () =
   await page.getByRole("navigation").getByRole("button", { name: "History" }).click();
   await page.getByRole("link", { name: "outlook-contacts.csv" }).first().click();
   await page.getByRole("heading", { name: "Import finished" }).waitFor();
-  page.once("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "Undo this import" }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "undo-yes", "the confirmation has the focus");
+  await page.getByRole("button", { name: "Yes, undo it" }).click();
   await page.getByRole("heading", { name: "Import undone" }).waitFor({ timeout: 60_000 });
   await page.locator("#undo-result", { hasText: "Undone" }).waitFor({ timeout: 30_000 });
   await page.screenshot({ path: path.join(shots, "06-undone.png"), fullPage: true });
