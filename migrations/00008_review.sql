@@ -27,6 +27,10 @@ ALTER TABLE import_chunks
   ADD COLUMN skipped_no_match INTEGER NOT NULL DEFAULT 0,
   ADD COLUMN duplicates JSONB NOT NULL DEFAULT '[]';
 
+-- The reconciler also sees imports waiting for review: one whose execution
+-- is gone would wait forever.
+ALTER POLICY reconcile_open ON import_jobs USING (status IN ('pending', 'awaiting_review', 'processing'));
+
 -- Mapping memory: the mapping a tenant last confirmed for a set of
 -- headers (header_key is a hash of them, normalized), suggested for the
 -- next file with the same headers.
@@ -45,6 +49,7 @@ CREATE POLICY tenant_isolation ON import_mappings
 GRANT SELECT, INSERT, UPDATE ON import_mappings TO portage_app;
 
 -- +goose Down
+ALTER POLICY reconcile_open ON import_jobs USING (status IN ('pending', 'processing'));
 COMMENT ON COLUMN import_jobs.status IS NULL;
 ALTER TABLE import_chunks DROP COLUMN skipped_in_file_duplicates, DROP COLUMN skipped_unchanged,
   DROP COLUMN skipped_by_strategy, DROP COLUMN skipped_no_match, DROP COLUMN duplicates;

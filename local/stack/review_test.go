@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/portagehq/portage/local/sfn"
 	"github.com/portagehq/portage/local/stack"
 	"github.com/portagehq/portage/shared/apperr"
@@ -15,6 +17,7 @@ import (
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/reconcile"
 )
 
 // The review flow through the whole stack: the execution runs Inspect and
@@ -207,5 +210,48 @@ func TestCancelWhileChunksRun(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 0 {
 		t.Fatalf("%d contacts after the rollback", n)
+	}
+}
+
+// An import waiting for review whose execution is gone (deleted by hand,
+// say) would wait forever: the reconciler fails it.
+func TestReconcilerFailsAReviewWithNoExecution(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	// The upload's S3 event is lost, and the job is inspected by hand: a
+	// job awaiting review that no execution waits for.
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name == "import-trigger" {
+			return func(context.Context, []byte) ([]byte, error) { return []byte("null"), nil }
+		}
+		return next
+	}
+	j, err := e.api.ImportFile(ctx, writeFile(t, "r.csv", csvFile), client.ImportRequest{Review: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := importer.Deps{DB: e.st.DB, Store: objstore.S3{Client: e.st.S3.Client(), Bucket: stack.UploadsBucket}}
+	if _, err := importer.Inspect(ctx, deps, e.tenant, j.ID, "a token nobody holds"); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, e.st.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `SELECT set_config('portage.tenant_id', $1, false)`, e.tenant.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `UPDATE import_jobs SET created_at = created_at - interval '1 hour' WHERE id = $1`, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := reconcile.Reconciler{DB: e.st.SweeperDB, SFN: e.st.SFN, StateMachineARN: e.st.MachineARN}
+	if got, err := r.Run(ctx); err != nil || got.Imports != 1 {
+		t.Fatalf("reconciled %+v, %v", got, err)
+	}
+	j, err = e.api.GetImport(ctx, j.ID.String())
+	if err != nil || j.Status != jobs.StatusFailed || !strings.Contains(*j.FailureReason, "waited for review") {
+		t.Fatalf("%s %v, %v", j.Status, j.FailureReason, err)
 	}
 }

@@ -21,11 +21,11 @@ type OpenImport struct {
 	StartedAt    *time.Time
 }
 
-// OpenImports returns up to limit pending or processing jobs of any
+// OpenImports returns up to limit pending, awaiting_review or processing jobs of any
 // tenant, oldest first.
 func OpenImports(ctx context.Context, tx pgx.Tx, limit int) ([]OpenImport, error) {
 	rows, err := tx.Query(ctx, `SELECT id, tenant_id, status, created_at, started_at FROM import_jobs
-		WHERE status IN ('pending', 'processing') ORDER BY created_at LIMIT $1`, limit)
+		WHERE status IN ('pending', 'awaiting_review', 'processing') ORDER BY created_at LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find open imports: %w", err)
 	}

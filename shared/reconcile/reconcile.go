@@ -118,6 +118,9 @@ func (r Reconciler) strandedImport(ctx context.Context, j jobs.OpenImport) (stri
 	var missing *sfntypes.ExecutionDoesNotExist
 	switch {
 	case errors.As(err, &missing):
+		if j.Status == jobs.StatusAwaitingReview {
+			return "the import's execution is gone while it waited for review, so it cannot start; nothing was written: start a new import", true, nil
+		}
 		if j.Status == "pending" {
 			if age < r.uploadWindow() {
 				return "", false, nil // the upload may still come
