@@ -98,14 +98,20 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	if *noWait {
-		return printJob(stdout, j, *asJSON)
+	return report(ctx, c, j, *noWait, *asJSON, stdout, stderr)
+}
+
+// report prints a job as it is (noWait), or follows it to its end and
+// prints that.
+func report(ctx context.Context, c *client.Client, j client.Job, noWait, asJSON bool, stdout, stderr io.Writer) error {
+	if noWait {
+		return printJob(stdout, j, asJSON)
 	}
-	j, err = follow(ctx, c, j.ID.String(), stderr, !*asJSON)
+	j, err := follow(ctx, c, j.ID.String(), stderr, !asJSON)
 	if err != nil {
 		return err
 	}
-	return finish(stdout, j, *asJSON)
+	return finish(stdout, j, asJSON)
 }
 
 // follow waits for a job to end, drawing a progress bar of its import, or

@@ -167,13 +167,7 @@ func startCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if !*noWait {
-		if j, err = follow(ctx, c, arg, stderr, !*asJSON); err != nil {
-			return err
-		}
-		return finish(stdout, j, *asJSON)
-	}
-	return printJob(stdout, j, *asJSON)
+	return report(ctx, c, j, *noWait, *asJSON, stdout, stderr)
 }
 
 func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
