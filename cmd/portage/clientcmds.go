@@ -212,9 +212,10 @@ func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func errorsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("errors", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("o", "", "write the report to this file (default: standard output)")
+	out := fs.String("output", "", "write the report to this file (default: standard output)")
+	fs.StringVar(out, "o", "", "") // the short name, not listed
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: portage errors JOB [-o FILE]\n\nThe full error report: a CSV line per row not imported, with the row number,\nthe result, the reasons and the row's original values.")
+		fmt.Fprintln(stderr, "Usage: portage errors JOB [--output FILE]\n\nThe full error report: a CSV line per row not imported, with the row number,\nthe result, the reasons and the row's original values.")
 		printFlags(stderr, fs)
 	}
 	arg, err := oneArg(fs, args, "JOB")

@@ -23,12 +23,13 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fields := fs.String("fields", "", "comma-separated fields, in order (default: every standard field, tags, timestamps)")
 	filter := fs.String("filter", "", `filter JSON, e.g. '{"tags":["vip"]}'`)
 	segment := fs.String("segment", "", "segment id")
-	out := fs.String("o", "", "file to write (default: contacts-<id>.<format>)")
+	out := fs.String("output", "", "file to write (default: contacts-<id>.<format>)")
+	fs.StringVar(out, "o", "", "") // the short name, not listed
 	raw := fs.Bool("raw", false, "csv: write values unchanged, even those a spreadsheet would run as formulas")
 	asJSON := fs.Bool("json", false, "print the final export job as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: portage export --format csv|xlsx|json [--type full|filtered|segment] [--fields a,b]\n"+
-			"                      [--filter JSON] [--segment ID] [-o FILE] [--raw] [--json]\n\n"+
+			"                      [--filter JSON] [--segment ID] [--output FILE] [--raw] [--json]\n\n"+
 			"Exports the live contacts through the API, waits, and downloads the file.")
 		printFlags(stderr, fs)
 	}

@@ -38,12 +38,12 @@ Usage:
   portage imports [--limit N] [--json]
                                    the history of imports, newest first
   portage status JOB [--watch] [--json]
-  portage errors JOB [-o FILE]
+  portage errors JOB [--output FILE]
   portage rollback JOB [--json] [--no-wait]
                                    undo an import; contacts changed since are reported
                                    as conflicts; run again to resume
   portage export --format csv|xlsx|json [--type full|filtered|segment] [--fields a,b]
-                 [--filter JSON] [--segment ID] [-o FILE] [--raw] [--json]
+                 [--filter JSON] [--segment ID] [--output FILE] [--raw] [--json]
                                    export the live contacts and download the file
   portage preview FILE [--json] [--rows N] [--sheet NAME]
                                    detected type, encoding, delimiter, header, first rows,

@@ -89,7 +89,7 @@ func TestReviewCommands(t *testing.T) {
 // Usage and help write flags one way: --flag.
 func TestHelpShowsDoubleDashFlags(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range []string{"import", "start", "cancel", "imports", "export", "rollback", "dev", "preview"} {
+	for _, cmd := range []string{"import", "start", "cancel", "imports", "export", "errors", "rollback", "dev", "preview", "token", "status"} {
 		var out, errOut bytes.Buffer
 		run(context.Background(), []string{cmd, "--help"}, &out, &errOut)
 		help := errOut.String()

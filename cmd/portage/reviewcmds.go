@@ -259,9 +259,13 @@ func readMapping(path string) (map[string]string, error) {
 }
 
 // printFlags lists a command's flags the way the usage writes them:
-// --name VALUE, then what it does and its default.
+// --name VALUE, then what it does and its default. A flag with no usage is
+// a short alias (-o of --output), accepted and not listed.
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
+		if f.Usage == "" {
+			return // a short alias of a listed flag
+		}
 		name, usage := flag.UnquoteUsage(f)
 		line := "  --" + f.Name
 		if name != "" {
