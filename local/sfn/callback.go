@@ -26,9 +26,8 @@ const (
 
 // waiter is a task waiting for its token to come back.
 type waiter struct {
-	result chan callbackResult // buffered: the first callback wins
+	result chan callbackResult // buffered: deliver sends once, never blocking
 	beat   chan struct{}       // heartbeats, buffered and dropped when full
-	once   sync.Once
 }
 
 type callbackResult struct {
@@ -58,17 +57,20 @@ func (c *callbacks) open(token string) *waiter {
 func (c *callbacks) close(token string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closeLocked(token)
+}
+
+func (c *callbacks) closeLocked(token string) {
 	delete(c.waiting, token)
 	c.closed[token] = true
 }
 
-// find returns the waiting task of token, or the error AWS returns for it.
-func (c *callbacks) find(token string) (*waiter, error) {
+// findLocked returns the waiting task of token, or the error AWS returns for
+// it; c.mu is held.
+func (c *callbacks) findLocked(token string) (*waiter, error) {
 	if token == "" || len(token) > maxTokenLen {
 		return nil, &APIError{"ValidationException", fmt.Sprintf("taskToken must be 1 to %d characters", maxTokenLen)}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if w := c.waiting[token]; w != nil {
 		return w, nil
 	}
@@ -78,19 +80,17 @@ func (c *callbacks) find(token string) (*waiter, error) {
 	return nil, &APIError{"InvalidToken", "the task token is not valid"}
 }
 
-// deliver hands a result to the waiting task; a second callback for the
-// same task finds it closed.
+// deliver hands a result to the waiting task and closes its token, under
+// one lock: a second callback for the same task finds it closed.
 func (c *callbacks) deliver(token string, res callbackResult) error {
-	w, err := c.find(token)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, err := c.findLocked(token)
 	if err != nil {
 		return err
 	}
-	delivered := false
-	w.once.Do(func() { w.result <- res; delivered = true })
-	if !delivered {
-		return &APIError{"TaskTimedOut", "the task of this token has already closed"}
-	}
-	c.close(token)
+	w.result <- res
+	c.closeLocked(token)
 	return nil
 }
 
@@ -118,7 +118,9 @@ func (r *Runner) SendTaskFailure(token, errName, cause string) error {
 // SendTaskHeartbeat restarts the HeartbeatSeconds clock of the waiting task
 // of token.
 func (r *Runner) SendTaskHeartbeat(token string) error {
-	w, err := r.callbacks.find(token)
+	r.callbacks.mu.Lock()
+	w, err := r.callbacks.findLocked(token)
+	r.callbacks.mu.Unlock()
 	if err != nil {
 		return err
 	}
