@@ -93,6 +93,45 @@ func readJob(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impor
 	return job, det, postgres.AppError(err)
 }
 
+// openUpload opens a job's upload with the pipeline's readers, as the
+// job's options say (type, sheet, header row); n, when not nil, counts the
+// bytes read from the object. A missing upload is an apperr.Invalid error.
+func openUpload(ctx context.Context, d Deps, job *jobs.ImportJob, key string, n *int64) (readers.Reader, func(), error) {
+	rc, err := d.Store.Get(ctx, key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, nil, apperr.Invalidf("the uploaded file %q was not found; upload it again", job.FileName)
+	}
+	if err != nil {
+		return nil, nil, apperr.Retryable(fmt.Errorf("open upload: %w", err))
+	}
+	var r io.Reader = rc
+	if n != nil {
+		r = &countingReader{r: rc, n: n}
+	}
+	opts := job.ImportOptions
+	rd, err := readers.Open(r, job.FileName, readers.Options{
+		Type: readers.FileType(job.FileType), Sheet: opts.Sheet, HeaderRow: opts.HeaderRow,
+		KnownHeader: mapping.KnownHeader, Limits: d.Limits, TempDir: d.TempDir,
+	})
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	return rd, func() { rd.Close(); rc.Close() }, nil
+}
+
+// countingReader counts the bytes read through it into *n.
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	*c.n += int64(k)
+	return k, err
+}
+
 type preparer struct {
 	d        Deps
 	job      *jobs.ImportJob
@@ -112,23 +151,12 @@ type preparer struct {
 }
 
 func (p *preparer) run(ctx context.Context, sourceKey string) error {
-	rc, err := p.d.Store.Get(ctx, sourceKey)
-	if errors.Is(err, objstore.ErrNotFound) {
-		return apperr.Invalidf("the uploaded file %q was not found; upload it again", p.job.FileName)
-	}
-	if err != nil {
-		return apperr.Retryable(fmt.Errorf("open upload: %w", err))
-	}
-	defer rc.Close()
-	opts := p.job.ImportOptions
-	rd, err := readers.Open(rc, p.job.FileName, readers.Options{
-		Type: readers.FileType(p.job.FileType), Sheet: opts.Sheet, HeaderRow: opts.HeaderRow,
-		KnownHeader: mapping.KnownHeader, Limits: p.d.Limits, TempDir: p.d.TempDir,
-	})
+	rd, closeUpload, err := openUpload(ctx, p.d, p.job, sourceKey, nil)
 	if err != nil {
 		return err
 	}
-	defer rd.Close()
+	defer closeUpload()
+	opts := p.job.ImportOptions
 	p.fileType = string(rd.Info().FileType)
 	plan, err := mapping.ResolveWith(rd.Header(), rd.Sample(), p.job.FieldMapping, opts.Options)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
-	"github.com/portagehq/portage/shared/readers"
 )
 
 // InspectRows is how many rows of a file the review shows.
@@ -95,24 +94,12 @@ var errCancelled = apperr.Invalidf("the import was cancelled")
 // inspectFile reads the header and first rows, and counts the rows of the
 // first inspectCountBytes.
 func inspectFile(ctx context.Context, d Deps, job *jobs.ImportJob, key string) (Inspection, error) {
-	rc, err := d.Store.Get(ctx, key)
-	if errors.Is(err, objstore.ErrNotFound) {
-		return Inspection{}, apperr.Invalidf("the uploaded file %q was not found; upload it again", job.FileName)
-	}
-	if err != nil {
-		return Inspection{}, apperr.Retryable(fmt.Errorf("open upload: %w", err))
-	}
-	defer rc.Close()
-	counted := &countingReader{r: rc}
-	opts := job.ImportOptions
-	rd, err := readers.Open(counted, job.FileName, readers.Options{
-		Type: readers.FileType(job.FileType), Sheet: opts.Sheet, HeaderRow: opts.HeaderRow,
-		KnownHeader: mapping.KnownHeader, Limits: d.Limits, TempDir: d.TempDir,
-	})
+	var read int64
+	rd, closeUpload, err := openUpload(ctx, d, job, key, &read)
 	if err != nil {
 		return Inspection{}, err
 	}
-	defer rd.Close()
+	defer closeUpload()
 	in := Inspection{Preview: previewOf(rd), FileName: job.FileName, FileSize: job.FileSize, RowsCounted: true}
 	for {
 		rec, err := rd.Next()
@@ -126,9 +113,9 @@ func inspectFile(ctx context.Context, d Deps, job *jobs.ImportJob, key string) (
 		if len(in.Rows) < InspectRows {
 			in.Rows = append(in.Rows, sampleValues(rec.Values))
 		}
-		if counted.n > inspectCountBytes {
+		if read > inspectCountBytes {
 			in.RowsCounted = false
-			in.EstimatedRows = int(float64(in.EstimatedRows) * float64(job.FileSize) / float64(counted.n))
+			in.EstimatedRows = int(float64(in.EstimatedRows) * float64(job.FileSize) / float64(read))
 			break
 		}
 	}
@@ -228,9 +215,6 @@ func Start(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, req StartR
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return "", fmt.Errorf("inspection of job %s: %w", jobID, err)
 	}
-	if err := mapping.CheckTargets(req.FieldMapping); err != nil {
-		return "", err
-	}
 	final := make(map[string]string, len(in.Header))
 	for col, field := range in.SuggestedMapping {
 		final[col] = field
@@ -260,15 +244,9 @@ func Start(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, req StartR
 	if _, err := mapping.ResolveWith(in.Header, in.Rows, fm, opts.Options); err != nil {
 		return "", err
 	}
-	if opts.WorkspaceID != nil {
-		var ok bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`, *opts.WorkspaceID).Scan(&ok); err != nil {
-			return "", err
-		}
-		if !ok {
-			return "", apperr.Invalidf("import_options.workspace_id %s is not a workspace of yours", *opts.WorkspaceID)
-		}
-	}
+	// ResolveWith checked the mapping against the inspected file as a
+	// whole (targets, columns, email mapped, no field twice);
+	// StartReviewed checks the workspace, as CreateImport does.
 	token, err := jobs.StartReviewed(ctx, tx, jobID, fm, opts)
 	if err != nil {
 		return "", err
@@ -371,15 +349,4 @@ func ExpireReview(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) error 
 		}
 	}
 	return nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -79,14 +79,8 @@ type NewImport struct {
 // CreateImport inserts a pending job and its details. A workspace_id in the
 // options must be one of the tenant's workspaces.
 func CreateImport(ctx context.Context, tx pgx.Tx, n NewImport) error {
-	if w := n.Options.WorkspaceID; w != nil {
-		var ok bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`, *w).Scan(&ok); err != nil {
-			return fmt.Errorf("check workspace %s: %w", *w, err)
-		}
-		if !ok {
-			return apperr.Invalidf("import_options.workspace_id %s is not a workspace of yours", *w)
-		}
+	if err := checkWorkspace(ctx, tx, n.Options.WorkspaceID); err != nil {
+		return err
 	}
 	// JSON goes out as text: in exec mode pgx would send []byte as bytea.
 	var mappingJSON *string
@@ -115,6 +109,21 @@ func CreateImport(ctx context.Context, tx pgx.Tx, n NewImport) error {
 		n.ID, n.TenantID, n.SourceKey, n.Review)
 	if err != nil {
 		return fmt.Errorf("create import job %s details: %w", n.ID, err)
+	}
+	return nil
+}
+
+// checkWorkspace refuses a workspace_id that is not one of the tenant's.
+func checkWorkspace(ctx context.Context, tx pgx.Tx, w *uuid.UUID) error {
+	if w == nil {
+		return nil
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = $1)`, *w).Scan(&ok); err != nil {
+		return fmt.Errorf("check workspace %s: %w", *w, err)
+	}
+	if !ok {
+		return apperr.Invalidf("import_options.workspace_id %s is not a workspace of yours", *w)
 	}
 	return nil
 }

@@ -50,12 +50,15 @@ func Inspection(ctx context.Context, tx pgx.Tx, id uuid.UUID) (json.RawMessage, 
 	return raw, nil
 }
 
-// StartReviewed stores the mapping and options a person confirmed and
-// moves the job from awaiting_review back to pending, for prepare. It
+// StartReviewed stores the mapping and options a person confirmed (the
+// workspace checked as CreateImport checks it) and moves the job from awaiting_review back to pending, for prepare. It
 // returns the callback token that resumes the execution; the caller sends
 // it after this transaction commits, and clears it (ClearTaskToken) once
 // Step Functions took it.
 func StartReviewed(ctx context.Context, tx pgx.Tx, id uuid.UUID, fieldMapping map[string]string, opts Options) (string, error) {
+	if err := checkWorkspace(ctx, tx, opts.WorkspaceID); err != nil {
+		return "", err
+	}
 	mappingJSON, err := json.Marshal(fieldMapping)
 	if err != nil {
 		return "", err
