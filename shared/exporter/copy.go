@@ -72,7 +72,22 @@ func copyCSV(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, fields []string
 			}
 		}
 	}
-	// Timestamps print as "2026-11-24 21:23:51.123456+00" with these.
+	if _, err := io.WriteString(out, "\uFEFF"); err != nil {
+		return 0, err
+	}
+	rw := &csvRewriter{w: out, kinds: kinds, header: true, fieldStart: true}
+	n, err := copyContacts(ctx, tx, tenantID, cols, "WITH (FORMAT csv, HEADER true)", rw)
+	if err != nil {
+		return 0, err
+	}
+	return n, rw.flush()
+}
+
+// copyContacts runs COPY of the tenant's live contacts, columns cols in id
+// order, with the COPY options given, into w, and returns the rows.
+// Timestamps print as "2026-11-24 21:23:51.123456+00" (ISO, UTC), which
+// the writers make RFC 3339.
+func copyContacts(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, cols []string, options string, w io.Writer) (int, error) {
 	if _, err := tx.Exec(ctx, `SELECT set_config('datestyle', 'ISO, MDY', true), set_config('timezone', 'UTC', true)`); err != nil {
 		return 0, fmt.Errorf("copy contacts: %w", err)
 	}
@@ -81,22 +96,15 @@ func copyCSV(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, fields []string
 	// checks row-level security's tenant once, not once a row.
 	q := `COPY (SELECT ` + strings.Join(cols, ", ") + ` FROM contacts c
 		WHERE c.tenant_id = '` + tenantID.String() + `'::uuid AND c.deleted_at IS NULL ORDER BY c.id)
-		TO STDOUT WITH (FORMAT csv, HEADER true)`
-	if _, err := io.WriteString(out, "\uFEFF"); err != nil {
-		return 0, err
-	}
-	rw := &csvRewriter{w: out, kinds: kinds, header: true, fieldStart: true}
-	// COPY hands over a row at a time: gathered first, the rewriter and the
-	// writers after it run once per 64 KiB instead of once per row.
-	rows := bufio.NewWriterSize(rw, 64<<10)
+		TO STDOUT ` + options
+	// COPY hands over a row at a time: gathered first, the writer after it
+	// runs once per 64 KiB instead of once per row.
+	rows := bufio.NewWriterSize(w, 64<<10)
 	tag, err := tx.Conn().PgConn().CopyTo(ctx, rows, q)
 	if err != nil {
 		return 0, fmt.Errorf("copy contacts: %w", err)
 	}
 	if err := rows.Flush(); err != nil {
-		return 0, err
-	}
-	if err := rw.flush(); err != nil {
 		return 0, err
 	}
 	return int(tag.RowsAffected()), nil
@@ -309,27 +317,15 @@ func copyJSON(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, fields []strin
 		}
 		jr.keys = append(jr.keys, append(contacts.AppendJSONString([]byte{sep}, f), ':'))
 	}
-	// Timestamps print as "2026-11-24 21:23:51.123456+00" with these.
-	if _, err := tx.Exec(ctx, `SELECT set_config('datestyle', 'ISO, MDY', true), set_config('timezone', 'UTC', true)`); err != nil {
-		return 0, fmt.Errorf("copy contacts: %w", err)
-	}
-	q := `COPY (SELECT ` + strings.Join(cols, ", ") + ` FROM contacts c
-		WHERE c.tenant_id = '` + tenantID.String() + `'::uuid AND c.deleted_at IS NULL ORDER BY c.id) TO STDOUT`
 	if _, err := io.WriteString(out, "["); err != nil {
 		return 0, err
 	}
-	rows := bufio.NewWriterSize(jr, 64<<10)
-	tag, err := tx.Conn().PgConn().CopyTo(ctx, rows, q)
+	n, err := copyContacts(ctx, tx, tenantID, cols, "", jr)
 	if err != nil {
-		return 0, fmt.Errorf("copy contacts: %w", err)
-	}
-	if err := rows.Flush(); err != nil {
 		return 0, err
 	}
-	if _, err := io.WriteString(out, "\n]\n"); err != nil {
-		return 0, err
-	}
-	return int(tag.RowsAffected()), nil
+	_, err = io.WriteString(out, "\n]\n")
+	return n, err
 }
 
 // jsonRows turns COPY's text format (columns separated by tabs, rows ended

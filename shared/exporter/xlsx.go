@@ -125,7 +125,11 @@ func (x *xlsxWriter) row(cells []cell) error {
 					continue
 				case bool:
 					b = x.appendCellStart(b, i, r, "b", "")
-					b = append(b, map[bool]string{true: "1", false: "0"}[t]...)
+					if t {
+						b = append(b, '1')
+					} else {
+						b = append(b, '0')
+					}
 					b = append(b, `</v></c>`...)
 					continue
 				}
