@@ -487,7 +487,7 @@ func (b *bench) export(ctx context.Context, db *pgxpool.Pool, store objstore.Sto
 		return 0, err
 	}
 	start := time.Now()
-	err = exporter.Run(ctx, exporter.Deps{DB: db, Store: store, Bucket: "bench", TempDir: b.dir}, tenant, id)
+	err = exporter.Run(ctx, exporter.Deps{DB: db, Store: store, Bucket: "bench"}, tenant, id)
 	return time.Since(start), err
 }
 
@@ -615,7 +615,7 @@ func child(args []string) error {
 			uuid.MustParse(args[3]), uuid.MustParse(args[4]))
 		return err
 	case "export":
-		return exporter.Run(ctx, exporter.Deps{DB: db, Store: store, Bucket: "bench", TempDir: os.TempDir()},
+		return exporter.Run(ctx, exporter.Deps{DB: db, Store: store, Bucket: "bench"},
 			uuid.MustParse(args[3]), uuid.MustParse(args[4]))
 	case "chunk":
 		var c importer.Chunk

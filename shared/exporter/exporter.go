@@ -33,8 +33,6 @@ type Deps struct {
 	DB     *pgxpool.Pool
 	Store  objstore.Store
 	Bucket string
-	// TempDir holds the xlsx writer's spill files.
-	TempDir string
 	// ProgressEvery is how many rows pass between progress updates (10,000).
 	ProgressEvery int
 	Log           *slog.Logger
@@ -207,7 +205,7 @@ const exportColumns = `c.id::text, c.workspace_id::text, c.email, c.first_name, 
 
 func (d Deps) write(ctx context.Context, tx pgx.Tx, job jobs.ExportJob, fields []string, where string, args []any,
 	out io.Writer, formulaSafe bool, tenantID uuid.UUID) (int, error) {
-	w, err := newWriter(job.FileFormat, out, formulaSafe, d.TempDir)
+	w, err := newWriter(job.FileFormat, out, formulaSafe)
 	if err != nil {
 		return 0, err
 	}

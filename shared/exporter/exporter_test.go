@@ -94,7 +94,7 @@ func (e *env) export(t *testing.T, n jobs.NewExport) (jobs.ExportJob, jobs.Expor
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := exporter.Deps{DB: e.db, Store: e.store, Bucket: "exports", TempDir: t.TempDir(), ProgressEvery: 2}
+	d := exporter.Deps{DB: e.db, Store: e.store, Bucket: "exports", ProgressEvery: 2}
 	runErr := exporter.Run(ctx, d, e.tenant, n.ID)
 	var j jobs.ExportJob
 	var det jobs.ExportDetails

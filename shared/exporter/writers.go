@@ -53,7 +53,7 @@ type writer interface {
 	close() error
 }
 
-func newWriter(format string, w io.Writer, formulaSafe bool, tempDir string) (writer, error) {
+func newWriter(format string, w io.Writer, formulaSafe bool) (writer, error) {
 	switch format {
 	case "csv":
 		// Records end in CRLF; line breaks inside values stay as they are
@@ -62,7 +62,7 @@ func newWriter(format string, w io.Writer, formulaSafe bool, tempDir string) (wr
 	case "json":
 		return &jsonWriter{w: bufio.NewWriterSize(w, 64<<10)}, nil
 	case "xlsx":
-		return newXLSXWriter(w, tempDir)
+		return newXLSXWriter(w), nil
 	}
 	return nil, fmt.Errorf("unknown file format %q", format)
 }

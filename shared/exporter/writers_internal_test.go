@@ -13,28 +13,12 @@ import (
 // A sheet holds 1,048,576 rows; an xlsx export of more contacts goes on in
 // further sheets, each with the header, and loses none.
 func TestXLSXGoesOnInNewSheets(t *testing.T) {
-	var out bytes.Buffer
-	w, err := newXLSXWriter(&out, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.sheetRows = 3 // a header and two contacts a sheet
-	if err := w.header([]string{"email", "first_name"}); err != nil {
-		t.Fatal(err)
-	}
+	var rows [][]cell
 	for i := 1; i <= 5; i++ {
-		if err := w.row([]cell{{s: fmt.Sprintf("user%d@example.com", i)}, {null: true}}); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, []cell{{s: fmt.Sprintf("user%d@example.com", i)}, {null: true}})
 	}
-	if err := w.close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := excelize.OpenReader(&out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	// A header and two contacts a sheet.
+	f := writeXLSX(t, 3, []string{"email", "first_name"}, rows...)
 	want := map[string][]string{
 		"Contacts":   {"email", "user1@example.com", "user2@example.com"},
 		"Contacts 2": {"email", "user3@example.com", "user4@example.com"},
@@ -76,26 +60,8 @@ func TestXLSXTextFitsACell(t *testing.T) {
 // custom field's JSON number or boolean keeps its type.
 func TestXLSXCells(t *testing.T) {
 	t.Parallel()
-	var out bytes.Buffer
-	w, err := newXLSXWriter(&out, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.header([]string{"company", "seats", "vip"}); err != nil {
-		t.Fatal(err)
-	}
 	bad := "<b>Tom & Jerry</b>\x01\x7f ok" + string([]byte{0xff})
-	if err := w.row([]cell{{s: bad}, {raw: []byte("12.5")}, {raw: []byte("true")}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := excelize.OpenReader(&out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := writeXLSX(t, xlsxMaxRows, []string{"company", "seats", "vip"}, []cell{{s: bad}, {raw: []byte("12.5")}, {raw: []byte("true")}})
 	if got, _ := f.GetCellValue("Contacts", "A2"); got != "<b>Tom & Jerry</b>\x7f ok\uFFFD" {
 		t.Errorf("text %q", got)
 	}
@@ -108,4 +74,30 @@ func TestXLSXCells(t *testing.T) {
 	if panes, _ := f.GetPanes("Contacts"); !panes.Freeze || panes.YSplit != 1 {
 		t.Errorf("the header is not frozen: %+v", panes)
 	}
+}
+
+// writeXLSX writes a workbook of rows under fields, sheetRows rows a
+// sheet, and opens it with excelize.
+func writeXLSX(t *testing.T, sheetRows int, fields []string, rows ...[]cell) *excelize.File {
+	t.Helper()
+	var out bytes.Buffer
+	w := newXLSXWriter(&out)
+	w.sheetRows = sheetRows
+	if err := w.header(fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := w.row(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

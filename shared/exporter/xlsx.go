@@ -41,12 +41,12 @@ const (
 	xlsxMaxRows = 1_048_576
 )
 
-func newXLSXWriter(out io.Writer, _ string) (*xlsxWriter, error) {
+func newXLSXWriter(out io.Writer) *xlsxWriter {
 	zw := zip.NewWriter(out)
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(w, flate.BestSpeed)
 	})
-	return &xlsxWriter{zw: zw, sheetRows: xlsxMaxRows}, nil
+	return &xlsxWriter{zw: zw, sheetRows: xlsxMaxRows}
 }
 
 func (x *xlsxWriter) header(fields []string) error {
