@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/portagehq/portage/local/sfn"
 	"github.com/portagehq/portage/local/stack"
 	"github.com/portagehq/portage/shared/apperr"
@@ -221,12 +220,7 @@ func TestReconcilerFailsAReviewWithNoExecution(t *testing.T) {
 	ctx := context.Background()
 	// The upload's S3 event is lost, and the job is inspected by hand: a
 	// job awaiting review that no execution waits for.
-	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
-		if name == "import-trigger" {
-			return func(context.Context, []byte) ([]byte, error) { return []byte("null"), nil }
-		}
-		return next
-	}
+	e.loseUploadEvents()
 	j, err := e.api.ImportFile(ctx, writeFile(t, "r.csv", csvFile), client.ImportRequest{Review: true})
 	if err != nil {
 		t.Fatal(err)
@@ -235,15 +229,7 @@ func TestReconcilerFailsAReviewWithNoExecution(t *testing.T) {
 	if _, err := importer.Inspect(ctx, deps, e.tenant, j.ID, "a token nobody holds"); err != nil {
 		t.Fatal(err)
 	}
-	admin, err := pgx.Connect(ctx, e.st.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, `SELECT set_config('portage.tenant_id', $1, false)`, e.tenant.String()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, `UPDATE import_jobs SET created_at = created_at - interval '1 hour' WHERE id = $1`, j.ID); err != nil {
+	if _, err := e.owner(t).Exec(ctx, `UPDATE import_jobs SET created_at = created_at - interval '1 hour' WHERE id = $1`, j.ID); err != nil {
 		t.Fatal(err)
 	}
 	r := reconcile.Reconciler{DB: e.st.SweeperDB, SFN: e.st.SFN, StateMachineARN: e.st.MachineARN}

@@ -94,6 +94,34 @@ func (e *env) count(t *testing.T, q string, args ...any) int {
 	return n
 }
 
+// loseUploadEvents drops every S3 event the trigger would get, as if they
+// were lost: no execution starts for an upload.
+func (e *env) loseUploadEvents() {
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name == "import-trigger" {
+			return func(context.Context, []byte) ([]byte, error) { return []byte("null"), nil }
+		}
+		return next
+	}
+}
+
+// owner is a connection as the tables' owner, scoped to the tenant
+// (row-level security applies to the owner too), for changing what the
+// application cannot, such as a job's age.
+func (e *env) owner(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.st.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, `SELECT set_config('portage.tenant_id', $1, false)`, e.tenant.String()); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -667,13 +695,7 @@ func TestReconcilerFailsStrandedJobs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 2)
 	ctx := context.Background()
-	// The upload's S3 event is lost: no execution starts.
-	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
-		if name == "import-trigger" {
-			return func(context.Context, []byte) ([]byte, error) { return []byte("null"), nil }
-		}
-		return next
-	}
+	e.loseUploadEvents()
 	j, err := e.api.ImportFile(ctx, writeFile(t, "a.csv", "email\na@b.co\nc@d.co\ne@f.co\n"), client.ImportRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -700,15 +722,7 @@ func TestReconcilerFailsStrandedJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Age the first two and an export past their windows.
-	admin, err := pgx.Connect(ctx, e.st.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	// Row-level security applies to the tables' owner too.
-	if _, err := admin.Exec(ctx, `SELECT set_config('portage.tenant_id', $1, false)`, e.tenant.String()); err != nil {
-		t.Fatal(err)
-	}
+	admin := e.owner(t)
 	for _, id := range []uuid.UUID{j.ID, never.ID} {
 		tag, err := admin.Exec(ctx, `UPDATE import_jobs SET created_at = created_at - interval '2 days' WHERE id = $1`, id)
 		if err != nil || tag.RowsAffected() != 1 {
