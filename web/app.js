@@ -27,12 +27,14 @@ class APIError extends Error {
   constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details; }
 }
 
+function authHeader() { return { "Authorization": "Bearer " + (localStorage.getItem(TOKEN_KEY) || "") }; }
+
 async function api(path, { method = "GET", body } = {}) {
   let res;
   try {
     res = await fetch(path, {
       method, body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { "Authorization": "Bearer " + (localStorage.getItem(TOKEN_KEY) || ""), "Content-Type": "application/json" },
+      headers: { ...authHeader(), "Content-Type": "application/json" },
     });
   } catch (e) {
     throw new APIError(0, "network", "Portage cannot be reached. Check your connection and try again.");
@@ -425,7 +427,7 @@ async function showResult(job) {
 
 async function downloadErrors() {
   try {
-    const res = await fetch(`/v1/imports/${state.job.id}/errors`, { headers: { "Authorization": "Bearer " + localStorage.getItem(TOKEN_KEY) } });
+    const res = await fetch(`/v1/imports/${state.job.id}/errors`, { headers: authHeader() });
     if (!res.ok) throw new Error("The error report cannot be downloaded right now. Try again.");
     const blob = await res.blob();
     const a = el("a", { href: URL.createObjectURL(blob), download: `errors-${state.job.file_name.replace(/\.[^.]+$/, "")}.csv` });
