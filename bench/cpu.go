@@ -12,8 +12,14 @@ import (
 // cpuSample is the CPU time used so far by the processes that do an
 // import's work: PostgreSQL's (every process named postgres), the S3
 // server's and this one (the local stack's Lambdas, state machine runner
-// and API run in it). A process that exits between two samples is not
-// counted: the stack's pools keep their connections.
+// and API run in it).
+//
+// Each process counts its own time and that of the children it has reaped
+// (cutime, cstime). Without them, a backend or autovacuum worker that
+// exits between two samples took its whole CPU time out of the second
+// one, and a window could come out cheaper than the work it did: the
+// postmaster reaps every PostgreSQL process, so with them the sum only
+// grows.
 type cpuSample map[string]time.Duration
 
 // clockTicks is USER_HZ, 100 on Linux.
@@ -28,15 +34,15 @@ func sampleCPU() cpuSample {
 		if err != nil {
 			continue
 		}
-		// pid (comm) state … utime stime: fields 14 and 15, counted after the
-		// closing parenthesis, as comm may hold spaces.
+		// pid (comm) state … utime stime cutime cstime: fields 14 to 17,
+		// counted after the closing parenthesis, as comm may hold spaces.
 		open, end := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
 		if open < 0 || end < open {
 			continue
 		}
 		comm := string(b[open+1 : end])
 		fields := strings.Fields(string(b[end+1:]))
-		if len(fields) < 13 {
+		if len(fields) < 15 {
 			continue
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:open])))
@@ -51,9 +57,12 @@ func sampleCPU() cpuSample {
 		default:
 			continue
 		}
-		utime, _ := strconv.ParseInt(fields[11], 10, 64)
-		stime, _ := strconv.ParseInt(fields[12], 10, 64)
-		s[who] += time.Duration(utime+stime) * time.Second / clockTicks
+		var ticks int64
+		for _, f := range fields[11:15] {
+			n, _ := strconv.ParseInt(f, 10, 64)
+			ticks += n
+		}
+		s[who] += time.Duration(ticks) * time.Second / clockTicks
 	}
 	return s
 }
@@ -64,7 +73,7 @@ func (s cpuSample) since() string {
 	var parts []string
 	for _, who := range []string{"postgres", "portage", "s3"} {
 		d := now[who] - s[who]
-		if d < 0 { // a process counted before has exited: its time is gone
+		if d < 0 { // a process counted before exited unreaped (its parent is not ours)
 			parts = append(parts, who+" n/a")
 			continue
 		}
