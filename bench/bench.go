@@ -169,10 +169,16 @@ func (b *bench) runImport(ctx context.Context, path string, opts *jobs.Options) 
 }
 
 // settle vacuums and analyzes what a step just wrote, untimed, in place of
-// autovacuum (off for these tables, see vacuumedTables), so that every
-// window starts from tables in the same state.
+// autovacuum (off for these tables, see vacuumedTables), and checkpoints,
+// so that every window starts from tables in the same state and with the
+// whole of max_wal_size ahead of it. Without the checkpoint, the WAL of the
+// windows before added up, and at 1M rows the checkpoint it forced fell in
+// the last window of a step (Portage's) and not in its baseline's.
 func (b *bench) settle(ctx context.Context) error {
 	_, err := b.admin.Exec(ctx, "VACUUM ANALYZE "+strings.Join(vacuumedTables, ", "))
+	if err == nil {
+		_, err = b.admin.Exec(ctx, "CHECKPOINT")
+	}
 	return err
 }
 
@@ -196,6 +202,9 @@ func (b *bench) importNew(ctx context.Context, r *report) error {
 		if i == 0 {
 			// The update step's baselines update these rows.
 			b.updateTenant, b.sameWorkTenant = bulkTenant, sameTenant
+		}
+		if err := b.settle(ctx); err != nil {
+			return err
 		}
 		// Baseline: PostgreSQL's bulk path, contacts only.
 		cpu, start := sampleCPU(), time.Now()
