@@ -18,6 +18,7 @@ import (
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/readers"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // stdin and onTerminal are where a confirmation is asked; tests replace
@@ -126,19 +127,12 @@ func printInspection(w io.Writer, in client.Inspection, override map[string]stri
 		if field == "" {
 			field = "(not imported)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", col, cut(strings.Join(samples, " · "), 48), field, why)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", col, textcut.Runes(strings.Join(samples, " · "), 48), field, why)
 	}
 	tw.Flush()
 	for _, p := range in.Problems {
 		fmt.Fprintln(w, "Problem:", p)
 	}
-}
-
-func cut(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 func startCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -236,7 +230,7 @@ func importsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if j.TotalRows != nil {
 			rows = fmt.Sprint(*j.TotalRows)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", j.ID, j.CreatedAt.Local().Format("2006-01-02 15:04"), cut(j.FileName, 32),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", j.ID, j.CreatedAt.Local().Format("2006-01-02 15:04"), textcut.Runes(j.FileName, 32),
 			status, rows, j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount)
 	}
 	return tw.Flush()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/formula"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // cell is one exported value: a string, a time, a list of strings (tags),
@@ -168,11 +169,5 @@ const maxXLSXCell = 32767
 // more than 32,767 characters) at that length, with an ellipsis, instead of
 // writing a workbook Excel refuses to open.
 func xlsxText(s string) string {
-	if len(s) <= maxXLSXCell {
-		return s
-	}
-	if r := []rune(s); len(r) > maxXLSXCell {
-		return string(r[:maxXLSXCell-1]) + "…"
-	}
-	return s
+	return textcut.Runes(s, maxXLSXCell)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/portagehq/portage/shared/mapping"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // InspectRows is how many rows of a file the review shows.
@@ -132,10 +133,7 @@ const maxSampleRunes = 200
 func sampleValues(values []string) []string {
 	out := make([]string, len(values))
 	for i, v := range values {
-		if r := []rune(v); len(r) > maxSampleRunes {
-			v = string(r[:maxSampleRunes-1]) + "…"
-		}
-		out[i] = v
+		out[i] = textcut.Runes(v, maxSampleRunes)
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/postgres"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // ErrNotFound means no import with that id is visible to the tenant.
@@ -239,9 +240,7 @@ const maxReason = 2000
 // it is and ErrWrongState returned. A job failed again keeps its first
 // errors and reason (a cancel, then the execution's end, say cancelled).
 func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) error {
-	if r := []rune(reason); len(r) > maxReason {
-		reason = string(r[:maxReason]) + "…"
-	}
+	reason = textcut.Runes(reason, maxReason)
 	errs, _ := json.Marshal([]map[string]any{{"row": 0, "message": reason}})
 	tag, err := tx.Exec(ctx, `
 		UPDATE import_jobs SET status = 'failed', completed_at = now() AT TIME ZONE 'UTC',

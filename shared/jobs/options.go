@@ -10,6 +10,7 @@ import (
 	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/mapping"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // Duplicate strategies (import_options.duplicate_strategy).
@@ -76,15 +77,8 @@ func (o *Options) Validate() error {
 	}
 	for _, t := range o.Tags {
 		if strings.TrimSpace(t) == "" || utf8.RuneCountInString(t) > contacts.MaxTagLen {
-			return apperr.Invalidf("import_options.tags: %q is not a tag (1–%d characters)", truncateTag(t), contacts.MaxTagLen)
+			return apperr.Invalidf("import_options.tags: %q is not a tag (1–%d characters)", textcut.Runes(t, 40), contacts.MaxTagLen)
 		}
 	}
 	return o.Options.Validate()
-}
-
-func truncateTag(t string) string {
-	if r := []rune(t); len(r) > 40 {
-		return string(r[:40]) + "…"
-	}
-	return t
 }

@@ -105,6 +105,19 @@ type executionStatusChange struct {
 	} `json:"detail"`
 }
 
+// failureReason is what the user reads for an execution that ended on the
+// error named name with the message msg. internal says it is not theirs to
+// fix, so msg goes to the log and not to them.
+func failureReason(name, msg string) (reason string, internal bool) {
+	switch name {
+	case apperr.TaskInput:
+		return msg, false
+	case apperr.TaskCancelled:
+		return importer.CancelledReason, false // the API recorded it; this is the execution's end
+	}
+	return fmt.Sprintf("the import stopped on an internal error (%s); an operator can retry it", name), true
+}
+
 // Handle records why the job failed. It takes the Catch's FailInput or an
 // EventBridge execution status change. The reason shown to the user is the
 // message of an apperr.Invalid error (a problem with their file); any other failure
@@ -123,18 +136,14 @@ func (h FailHandler) Handle(ctx context.Context, raw json.RawMessage) (JobInput,
 	} else if err := json.Unmarshal(raw, &in); err != nil {
 		return JobInput{}, fmt.Errorf("fail input: %w", err)
 	}
-	msg := causeMessage(in.Error.Cause)
-	switch in.Error.Error {
-	case apperr.TaskNotReviewed:
+	if in.Error.Error == apperr.TaskNotReviewed {
 		return JobInput{TenantID: in.TenantID, JobID: in.JobID}, importer.ExpireReview(ctx, h.Deps, in.TenantID, in.JobID)
-	case apperr.TaskCancelled:
-		msg = importer.CancelledReason // the API recorded it; this is the execution's end
 	}
-	reason := msg
-	if in.Error.Error != apperr.TaskInput && in.Error.Error != apperr.TaskCancelled {
-		reason = fmt.Sprintf("the import stopped on an internal error (%s); an operator can retry it", in.Error.Error)
+	cause := causeMessage(in.Error.Cause)
+	reason, internal := failureReason(in.Error.Error, cause)
+	if internal {
 		logger(h.Log).ErrorContext(ctx, "import failed", "job_id", in.JobID, "tenant_id", in.TenantID,
-			"error", in.Error.Error, "cause", msg)
+			"error", in.Error.Error, "cause", cause)
 	}
 	err := importer.Fail(ctx, h.Deps, in.TenantID, in.JobID, reason)
 	switch {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/contacts"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // Target names accepted in field_mapping besides the standard fields.
@@ -350,10 +351,7 @@ func quoteList(ss []string) string {
 
 // quoteName quotes a column name for a message, cut at 64 characters.
 func quoteName(s string) string {
-	if r := []rune(s); len(r) > 64 {
-		s = string(r[:63]) + "…"
-	}
-	return fmt.Sprintf("%q", s)
+	return fmt.Sprintf("%q", textcut.Runes(s, 64))
 }
 
 func firstOr(ss []string, def string) string {

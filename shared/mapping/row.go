@@ -9,6 +9,7 @@ import (
 
 	"github.com/portagehq/portage/shared/contacts"
 	"github.com/portagehq/portage/shared/readers"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // RowError is one problem with one row; the row is not imported. Its JSON
@@ -28,7 +29,7 @@ const maxErrorValue = 200
 func (p *Plan) Map(rec readers.Record) (contacts.Input, []RowError) {
 	var errs []RowError
 	fail := func(col, val, msg string) {
-		errs = append(errs, RowError{Row: rec.Row, Column: col, Value: clip(val), Message: msg})
+		errs = append(errs, RowError{Row: rec.Row, Column: col, Value: textcut.Bytes(val, maxErrorValue), Message: msg})
 	}
 	for _, pr := range rec.Problems {
 		fail(pr.Column, pr.Value, pr.Message)
@@ -236,7 +237,7 @@ func splitTags(raw string) ([]string, string) {
 			continue
 		}
 		if utf8.RuneCountInString(t) > contacts.MaxTagLen {
-			return nil, fmt.Sprintf("tag %q is longer than %d characters", clip(t), contacts.MaxTagLen)
+			return nil, fmt.Sprintf("tag %q is longer than %d characters", textcut.Bytes(t, maxErrorValue), contacts.MaxTagLen)
 		}
 		seen[strings.ToLower(t)] = true
 		out = append(out, t)
@@ -290,15 +291,4 @@ func splitName(s string) (first, last string) {
 		return parts[0], ""
 	}
 	return strings.Join(parts[:len(parts)-1], " "), parts[len(parts)-1]
-}
-
-func clip(s string) string {
-	if len(s) <= maxErrorValue {
-		return s
-	}
-	n := maxErrorValue
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/portagehq/portage/shared/textcut"
 	"golang.org/x/text/transform"
 )
 
@@ -126,7 +127,7 @@ func (c *csvReader) record(raw rawRow) Record {
 	}
 	for i, length := range raw.overlong {
 		if i < n {
-			out.Problems = append(out.Problems, Problem{Column: c.header[i], Value: truncate(rec[i], 64),
+			out.Problems = append(out.Problems, Problem{Column: c.header[i], Value: textcut.Bytes(rec[i], 64),
 				Message: fmt.Sprintf("value is %d bytes long, more than the limit of %d", length, c.lim.MaxCellBytes)})
 			rec[i] = ""
 		}
@@ -141,13 +142,13 @@ func cellProblems(header, values []string, lim Limits, enc string) []Problem {
 	var ps []Problem
 	for i, v := range values {
 		if len(v) > lim.MaxCellBytes {
-			ps = append(ps, Problem{Column: header[i], Value: truncate(v, 64),
+			ps = append(ps, Problem{Column: header[i], Value: textcut.Bytes(v, 64),
 				Message: fmt.Sprintf("value is %d bytes long, more than the limit of %d", len(v), lim.MaxCellBytes)})
 			values[i] = ""
 			continue
 		}
 		if !utf8.ValidString(v) {
-			ps = append(ps, Problem{Column: header[i], Value: string(bytes.ToValidUTF8([]byte(truncate(v, 64)), []byte("\uFFFD"))),
+			ps = append(ps, Problem{Column: header[i], Value: string(bytes.ToValidUTF8([]byte(textcut.Bytes(v, 64)), []byte("\uFFFD"))),
 				Message: fmt.Sprintf("value has bytes that are not valid %s; save the file as UTF-8", encodingName(enc))})
 			values[i] = ""
 		}
@@ -160,17 +161,6 @@ func encodingName(enc string) string {
 		return "utf-8"
 	}
 	return enc
-}
-
-// truncate shortens s to at most n bytes for messages, on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // detectDelimiter picks the candidate that splits the sample's records into

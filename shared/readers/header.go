@@ -5,6 +5,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // rawRow is one row of a sheet (a CSV record or an XLSX row) before it is
@@ -204,7 +206,7 @@ func rowText(cells []string) string {
 			parts = append(parts, c)
 		}
 	}
-	return truncate(strings.Join(parts, " | "), 200)
+	return textcut.Bytes(strings.Join(parts, " | "), 200)
 }
 
 // footerLine is the first cell of a report's footer row: Salesforce's

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // jsonReader reads a JSON array of objects, or NDJSON (objects one after
@@ -236,7 +237,7 @@ func (it *jsonElements) object(el *jsonElement, prefix string, depth int) error 
 		}
 		if el.keys[key] {
 			// Last-wins would drop a value without a word.
-			el.problems = append(el.problems, Problem{Column: key, Message: fmt.Sprintf("the key %q appears twice in the object; keep one", truncate(key, 64))})
+			el.problems = append(el.problems, Problem{Column: key, Message: fmt.Sprintf("the key %q appears twice in the object; keep one", textcut.Bytes(key, 64))})
 		}
 		el.keys[key] = true
 		tok, err = it.dec.Token()

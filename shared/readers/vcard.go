@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/portagehq/portage/shared/textcut"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -196,7 +197,7 @@ func (v *vcardReader) Next() (Record, error) {
 		}
 		val, problem := decodeVCardValue(raw, params)
 		if problem != "" {
-			rec.Problems = append(rec.Problems, Problem{Column: name, Value: truncate(raw, 64), Message: problem})
+			rec.Problems = append(rec.Problems, Problem{Column: name, Value: textcut.Bytes(raw, 64), Message: problem})
 			continue
 		}
 		pref := isPref(params)
