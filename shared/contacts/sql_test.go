@@ -3,13 +3,11 @@ package contacts
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
 
@@ -79,56 +77,4 @@ func TestStatementsPrepare(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-}
-
-// TestFindLiveProbesTheIndexWhateverTheStatistics holds FindLive's plan to
-// one probe of the unique index a key, even in the plan PostgreSQL keeps
-// for a prepared statement (the generic one) and with statistics taken
-// while the tenant had no contacts. A plan that scans the tenant's rows and
-// filters them by key makes every chunk cost as much as the contacts
-// already stored.
-func TestFindLiveProbesTheIndexWhateverTheStatistics(t *testing.T) {
-	db := pgtest.New(t)
-	tenant := pgtest.Tenant(t, db)
-	ctx := context.Background()
-	if _, err := db.Exec(ctx, `ANALYZE contacts`); err != nil {
-		t.Fatal(err)
-	}
-	pgtest.InTx(t, db, tenant, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO contacts (id, tenant_id, email)
-			SELECT gen_random_uuid(), $1, 'c' || g || '@example.com' FROM generate_series(1, 20000) g`, tenant); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
-			return err
-		}
-		for _, name := range []string{"find_live", "find_live_locked"} {
-			if _, err := tx.Exec(ctx, "PREPARE "+name+" AS "+statements[name]); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, fmt.Sprintf(`EXPLAIN EXECUTE %s('%s', '{c1@example.com}')`, name, tenant))
-			if err != nil {
-				return err
-			}
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			plan := strings.Join(lines, "\n")
-			probes := false
-			for _, l := range lines {
-				l = strings.TrimSpace(l)
-				switch {
-				case strings.HasPrefix(l, "Index Cond:") && strings.Contains(l, "email_key"):
-					probes = true
-				case strings.HasPrefix(l, "Filter:") && strings.Contains(l, "email_key"):
-					t.Errorf("%s filters the tenant's rows by key instead of looking each key up:\n%s", name, plan)
-				}
-			}
-			if !probes {
-				t.Errorf("%s does not look keys up in the index:\n%s", name, plan)
-			}
-		}
-		return nil
-	})
 }

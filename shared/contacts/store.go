@@ -37,48 +37,28 @@ var liveColumns = func() string {
 	return strings.Join(cols, ", ")
 }()
 
-// findLiveSQL reads the live contacts of tenant $1 whose key is in $2;
-// findLiveLockedSQL also locks them, one key after the other in the order
-// of $2 (the nested loop's outer side).
-//
-// Each key is one probe of the partial unique index on (tenant_id,
-// email_key), whatever the planner believes of the table. The obvious
-// "email_key = ANY($2)" let it choose, from statistics taken while the
-// tenant was small (a first big import, or pgx's cached statement, whose
-// generic plan PostgreSQL keeps after five runs), to scan all of the
-// tenant's index entries and filter them by the array: a chunk then cost
-// in proportion to the contacts already stored, and a 1M-row import into
-// an empty tenant spent 185 µs of PostgreSQL CPU a row against 120 for the
-// same work in bulk. A LIMIT 1 lateral lookup has one plan: both columns
-// of the unique index, one row.
+// findLiveSQL reads the live contacts of tenant $1 whose key is in $2, in
+// key order; findLiveLockedSQL also locks them.
 var (
-	findLiveSQL       = findLive("")
-	findLiveLockedSQL = findLive(" FOR UPDATE")
+	findLiveSQL = `SELECT c.email_key, ` + liveColumns + ` FROM contacts c
+	WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND c.email_key = ANY($2)
+	ORDER BY c.email_key`
+	findLiveLockedSQL = findLiveSQL + `
+	FOR UPDATE`
 )
-
-func findLive(lock string) string {
-	return `SELECT k.key, ` + liveColumns + `
-	FROM unnest($2::text[]) AS k(key),
-	LATERAL (SELECT * FROM contacts c
-		WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND c.email_key = k.key
-		LIMIT 1` + lock + `) c`
-}
 
 // FindLive returns the tenant's live contacts whose match key is in keys,
 // keyed by match key. It reads them through the partial unique index on
 // email_key (its predicate is repeated so that the planner can use it; see
 // also Begin): under row-level security only leakproof equality on a
 // column can use an index, not lower(btrim(email)). With lock, the rows are
-// locked FOR UPDATE in the keys' byte order, so that transactions touching
-// overlapping contacts queue rather than deadlock.
+// locked FOR UPDATE in key order, the index's, so that transactions
+// touching overlapping contacts queue rather than deadlock.
 func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string, lock bool) (map[string]Match, error) {
 	q := findLiveSQL
 	if lock {
 		q = findLiveLockedSQL
 	}
-	keys = slices.Clone(keys)
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
 	rows, err := tx.Query(ctx, q, tenantID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("find contacts: %w", err)

@@ -1,5 +1,4 @@
-SELECT k.key, c.id, c.tenant_id, c.workspace_id, c.email, c.first_name, c.last_name, c.phone, c.company, c.job_title, c.website, c.street, c.city, c.region, c.postal_code, c.country, c.tags, c.custom_fields::text, to_json(c.created_at) #>> '{}', to_json(c.updated_at) #>> '{}'
-	FROM unnest($2::text[]) AS k(key),
-	LATERAL (SELECT * FROM contacts c
-		WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND c.email_key = k.key
-		LIMIT 1 FOR UPDATE) c
+SELECT c.email_key, c.id, c.tenant_id, c.workspace_id, c.email, c.first_name, c.last_name, c.phone, c.company, c.job_title, c.website, c.street, c.city, c.region, c.postal_code, c.country, c.tags, c.custom_fields::text, to_json(c.created_at) #>> '{}', to_json(c.updated_at) #>> '{}' FROM contacts c
+	WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email IS NOT NULL AND c.email_key = ANY($2)
+	ORDER BY c.email_key
+	FOR UPDATE
