@@ -83,30 +83,13 @@ func newBench(ctx context.Context, root string, rows, repeat, concurrency, chunk
 			FOREIGN KEY (tenant_id) REFERENCES tenants (id), FOREIGN KEY (workspace_id) REFERENCES workspaces (id));
 		CREATE TABLE bench_staging (email text, first_name text, last_name text, phone text, company text,
 			job_title text, city text, country text, postal_code text, tags text);`+sameWorkTables)
-	if err != nil {
-		return nil, err
-	}
-	_, err = b.admin.Exec(ctx, alterAutovacuum("SET (autovacuum_enabled = off)"))
 	return b, err
 }
 
-// The tables the measured steps write. Autovacuum is off for them while
-// the bench runs: a worker wakes once a minute and vacuums a table whose
-// dead rows passed a fifth of it, so it landed in some windows (Portage's
-// or a baseline's) and not others and moved a run's CPU figure by a third.
-// settle vacuums them between windows instead, untimed.
+// vacuumedTables are the tables the measured steps write.
 var vacuumedTables = []string{"bench_contacts", "bench_events", "bench_staging", "contacts", "import_events"}
 
-func alterAutovacuum(action string) string {
-	var sql strings.Builder
-	for _, t := range vacuumedTables {
-		fmt.Fprintf(&sql, "ALTER TABLE %s %s;\n", t, action)
-	}
-	return sql.String()
-}
-
 func (b *bench) close() {
-	b.admin.Exec(context.Background(), alterAutovacuum("RESET (autovacuum_enabled)"))
 	b.admin.Exec(context.Background(), `DROP TABLE IF EXISTS bench_events, bench_contacts, bench_naive, bench_staging`)
 	b.admin.Close()
 	b.st.Close()
@@ -168,12 +151,14 @@ func (b *bench) runImport(ctx context.Context, path string, opts *jobs.Options) 
 	return j, time.Since(start), nil
 }
 
-// settle vacuums and analyzes what a step just wrote, untimed, in place of
-// autovacuum (off for these tables, see vacuumedTables), and checkpoints,
-// so that every window starts from tables in the same state and with the
-// whole of max_wal_size ahead of it. Without the checkpoint, the WAL of the
-// windows before added up, and at 1M rows the checkpoint it forced fell in
-// the last window of a step (Portage's) and not in its baseline's.
+// settle vacuums and analyzes what a step just wrote, untimed, so that
+// autovacuum has little left to do in the next window, and checkpoints, so
+// that every window has the whole of max_wal_size ahead of it. Without the
+// checkpoint, the WAL of the windows before added up, and at 1M rows the
+// checkpoint it forced fell in the last window of a step (Portage's) and
+// not in its baseline's. Autovacuum stays on, as in production: its
+// ANALYZE is what replans a statement whose statistics a big import has
+// made stale (docs/decisions.md, fifth pass).
 func (b *bench) settle(ctx context.Context) error {
 	_, err := b.admin.Exec(ctx, "VACUUM ANALYZE "+strings.Join(vacuumedTables, ", "))
 	if err == nil {
