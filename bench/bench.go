@@ -94,8 +94,8 @@ func newBench(ctx context.Context, root string, rows, repeat, concurrency, chunk
 // runs, autovacuum analyzes them but does not vacuum them: a worker vacuums
 // a table once a fifth of it is dead rows, and Portage's contacts table,
 // smaller than the baselines' shared one, crossed that line inside
-// Portage's windows and not inside theirs (0.77 against 0.96 on the same
-// code). settle vacuums them between windows instead, untimed. Analyze
+// Portage's windows and not inside theirs. settle vacuums them between
+// windows instead, untimed. Analyze
 // stays: it is what replans a statement whose statistics a big import has
 // made stale, in production as here (docs/decisions.md, fifth pass).
 var vacuumedTables = []string{"bench_contacts", "bench_events", "bench_staging", "contacts", "import_events"}
