@@ -3,10 +3,14 @@ package contacts
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
@@ -76,5 +80,67 @@ func TestStatementsPrepare(t *testing.T) {
 		if _, err := conn.Conn().Prepare(ctx, name, sql); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestFindLiveProbesTheIndexWhateverTheStatistics holds FindLive's plan, as
+// PostgreSQL makes it for the pipeline's unnamed statements, to descents of
+// the unique index by key under statistics that an import has left behind:
+// taken while the table was small, and a tenant the last ANALYZE never saw.
+// A plan that scans the tenant's index entries and filters them by key
+// costs every chunk as much as the contacts already stored.
+func TestFindLiveProbesTheIndexWhateverTheStatistics(t *testing.T) {
+	ctx := context.Background()
+	keys := make([]string, 5000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("new%d@example.com", i)
+	}
+	for _, tc := range []struct {
+		name string
+		// seen is how many contacts of another tenant ANALYZE sees.
+		seen int
+	}{{"table analyzed small", 100}, {"tenant not in the statistics", 5000}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := pgtest.New(t)
+			other, tenant := pgtest.Tenant(t, db), pgtest.Tenant(t, db)
+			fill := func(tenant uuid.UUID, n int) {
+				pgtest.InTx(t, db, tenant, func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO contacts (id, tenant_id, email)
+						SELECT gen_random_uuid(), $1, 'c' || g || '@example.com' FROM generate_series(1, $2::int) g`, tenant, n)
+					return err
+				})
+			}
+			fill(other, tc.seen)
+			if _, err := db.Exec(ctx, `ANALYZE contacts`); err != nil {
+				t.Fatal(err)
+			}
+			fill(tenant, 50000)
+			pgtest.InTx(t, db, tenant, func(tx pgx.Tx) error {
+				for _, name := range []string{"find_live", "find_live_locked"} {
+					rows, err := tx.Query(ctx, "EXPLAIN "+statements[name], tenant, keys)
+					if err != nil {
+						return err
+					}
+					lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+					if err != nil {
+						return err
+					}
+					probes := false
+					for _, l := range lines {
+						l = strings.TrimSpace(l)
+						switch {
+						case strings.HasPrefix(l, "Index Cond:") && strings.Contains(l, "email_key"):
+							probes = true
+						case strings.HasPrefix(l, "Filter:") && strings.Contains(l, "email_key"):
+							probes = false
+						}
+					}
+					if !probes {
+						t.Errorf("%s does not look its keys up in the index:\n%s", name, strings.Join(lines, "\n"))
+					}
+				}
+				return nil
+			})
+		})
 	}
 }
