@@ -67,7 +67,12 @@ func (r *report) add(f Figure) {
 		status = map[bool]string{true: "meets", false: "BELOW"}[f.Ratio >= f.Target]
 		status = fmt.Sprintf("%s %.2f×", status, f.Target)
 	}
-	fmt.Fprintf(os.Stderr, "· %-44s %12.1f %-10s vs %-38s %12.1f  ratio %.2f  %s\n", f.Name, f.Value, f.Unit, f.Baseline, f.BaseVal, f.Ratio, status)
+	if f.Baseline == "" {
+		// A figure on its own, such as a peak RSS: no "vs 0.0".
+		fmt.Fprintf(os.Stderr, "· %-44s %12.1f %s\n", f.Name, f.Value, f.Unit)
+	} else {
+		fmt.Fprintf(os.Stderr, "· %-44s %12.1f %-10s vs %-38s %12.1f  ratio %.2f  %s\n", f.Name, f.Value, f.Unit, f.Baseline, f.BaseVal, f.Ratio, status)
+	}
 	if f.Note != "" {
 		fmt.Fprintf(os.Stderr, "    %s\n", f.Note)
 	}
@@ -164,7 +169,11 @@ func printTable(r *report) {
 		if f.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", f.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%.1f\t%s\t%s\t\n", f.Name, f.Rows, f.Value, f.Unit, f.Baseline, f.BaseVal, ratio, target)
+		baseVal := ""
+		if f.Baseline != "" {
+			baseVal = fmt.Sprintf("%.1f", f.BaseVal)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", f.Name, f.Rows, f.Value, f.Unit, f.Baseline, baseVal, ratio, target)
 	}
 	tw.Flush()
 }
