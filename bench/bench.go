@@ -69,9 +69,6 @@ func newBench(ctx context.Context, root string, rows, repeat, concurrency, chunk
 	if _, err := b.admin.Exec(ctx, `INSERT INTO tenants (id, name) VALUES ($1, 'bench') ON CONFLICT DO NOTHING`, b.tenant); err != nil {
 		return nil, err
 	}
-	if err := b.addBystander(ctx); err != nil {
-		return nil, err
-	}
 	if b.dir, err = os.MkdirTemp("", "portage-bench-"); err != nil {
 		return nil, err
 	}
@@ -89,31 +86,24 @@ func newBench(ctx context.Context, root string, rows, repeat, concurrency, chunk
 	if err != nil {
 		return nil, err
 	}
-	_, err = b.admin.Exec(ctx, alterVacuumedTables(noAutoVacuum))
-	return b, err
+	if _, err = b.admin.Exec(ctx, alterVacuumedTables(noAutoVacuum)); err != nil {
+		return nil, err
+	}
+	bystander, err := b.file("bystander.csv", bystanderContacts, 95_000_000, 9)
+	if err != nil {
+		return nil, err
+	}
+	return b, b.bulkTenant(ctx, bystander, uuid.New())
 }
 
 // bystanderContacts is how many contacts another tenant holds in Portage's
-// table before the first step, as in a live database. In a table that was
-// created or vacuumed while empty, the partial unique index's statistics
-// say it holds nothing until autovacuum's first ANALYZE, and until then
-// FindLive scans the tenant's entries for each chunk (see findLiveSQL in
-// shared/contacts). That happens once in a deployment's life, in its first
-// minute of imports; without the bystander, settle's VACUUM would make it
-// happen in the bench's first window. 10,000 rows are 1 % of a 1M-row step:
-// they add to what Portage's indexes hold, not to what a step writes.
+// table before the first step, as in a live database. An index created or
+// vacuumed while its table was empty is believed empty until autovacuum's
+// first ANALYZE, and until then FindLive may scan the tenant's entries for
+// each chunk (see findLiveSQL in shared/contacts): once in a deployment's
+// life, but in the bench's first window every time, its database being
+// new. 10,000 rows are 1 % of a 1M-row step.
 const bystanderContacts = 10_000
-
-func (b *bench) addBystander(ctx context.Context) error {
-	tenant := uuid.New()
-	if _, err := b.admin.Exec(ctx, `INSERT INTO tenants (id, name) VALUES ($1, 'bench bystander')`, tenant); err != nil {
-		return err
-	}
-	_, err := b.admin.Exec(ctx, `INSERT INTO contacts (id, tenant_id, email, first_name, created_at, updated_at)
-		SELECT gen_random_uuid(), $1, 'bystander' || g || '@example.org', 'Bystander', now(), now()
-		FROM generate_series(1, $2::int) g`, tenant, bystanderContacts)
-	return err
-}
 
 // vacuumedTables are the tables the measured steps write. While the bench
 // runs, autovacuum analyzes them but does not vacuum them: a worker vacuums

@@ -116,6 +116,10 @@ func TestFindLiveProbesTheIndexWhateverTheStatistics(t *testing.T) {
 			}
 			fill(tenant, 50000)
 			pgtest.InTx(t, db, tenant, func(tx pgx.Tx) error {
+				// As a chunk runs it: after Begin's settings.
+				if _, err := Begin(ctx, tx, uuid.New()); err != nil {
+					return err
+				}
 				for _, name := range []string{"find_live", "find_live_locked"} {
 					rows, err := tx.Query(ctx, "EXPLAIN "+statements[name], tenant, keys)
 					if err != nil {
@@ -125,6 +129,7 @@ func TestFindLiveProbesTheIndexWhateverTheStatistics(t *testing.T) {
 					if err != nil {
 						return err
 					}
+					plan := strings.Join(lines, "\n")
 					probes := false
 					for _, l := range lines {
 						l = strings.TrimSpace(l)
@@ -132,11 +137,11 @@ func TestFindLiveProbesTheIndexWhateverTheStatistics(t *testing.T) {
 						case strings.HasPrefix(l, "Index Cond:") && strings.Contains(l, "email_key"):
 							probes = true
 						case strings.HasPrefix(l, "Filter:") && strings.Contains(l, "email_key"):
-							probes = false
+							t.Errorf("%s filters the tenant's entries by key:\n%s", name, plan)
 						}
 					}
 					if !probes {
-						t.Errorf("%s does not look its keys up in the index:\n%s", name, strings.Join(lines, "\n"))
+						t.Errorf("%s does not look its keys up in the index:\n%s", name, plan)
 					}
 				}
 				return nil

@@ -41,20 +41,17 @@ var liveColumns = func() string {
 // key order; findLiveLockedSQL also locks them.
 //
 // The tenant and the keys reach the planner as sub-selects, so that it
-// plans without their values: one descent of the unique index per key
-// (Index Cond on both columns). Given the values, it costs them from the
-// statistics, and those lag behind an import: a tenant the last ANALYZE
-// did not see, or one that has grown since, is estimated at a few rows,
-// and scanning all of its index entries once, filtering them by the 5,000
-// keys, then looks cheaper than 5,000 descents. That scan grows with every
-// chunk: a million new contacts cost PostgreSQL 69–74 µs a row, and 40
-// with this statement. (A per-key LATERAL lookup, tried before, picked the (tenant_id,
-// updated_at) index under the same statistics and scanned the whole tenant
-// for each key.) Without the values, the planner reckons with the tenant's
-// average share of the table and a short key array, and the descents win.
-// One case is left: an index created or vacuumed while the table was empty
-// is believed empty until autovacuum's first ANALYZE (after 50 rows, at
-// its next round), and every plan costs nothing on it.
+// plans without their values: one descent of the unique index per key.
+// Given the values, it costs them from statistics that lag behind an
+// import: a tenant the last ANALYZE did not see, or one that has grown
+// since, is estimated at a few rows, and one scan of all its index entries,
+// filtered by the 5,000 keys, looks cheaper than 5,000 descents. That scan
+// grows with every chunk (a million new contacts cost PostgreSQL 69 µs a
+// row instead of 40). Without the values, the planner reckons with the
+// tenant's average share of the table and a short array, and the descents
+// win. Left: an index created or vacuumed while its table was empty is
+// believed empty until autovacuum's first ANALYZE, and any plan looks free
+// on it (docs/decisions.md, sixth pass).
 var (
 	findLiveSQL = `SELECT c.email_key, ` + liveColumns + ` FROM contacts c
 	WHERE c.tenant_id = (SELECT $1::uuid) AND c.deleted_at IS NULL AND c.email IS NOT NULL
