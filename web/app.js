@@ -15,7 +15,7 @@ const EXPORT_FIELDS = ["email", "first_name", "last_name", "phone", "company", "
   "city", "region", "postal_code", "country", "tags", "created_at", "updated_at"];
 const STATUS_WORDS = {
   pending: "Waiting for the file", awaiting_review: "Waiting for your review", processing: "Importing",
-  completed: "Done", failed: "Failed", rolling_back: "Undoing", rolled_back: "Undone",
+  completed: "Done", failed: "Failed", cancelled: "Cancelled", rolling_back: "Undoing", rolled_back: "Undone",
 };
 const POLL_MS = 400;
 
@@ -338,7 +338,8 @@ async function cancelImport() {
   try {
     const job = await api(`/v1/imports/${state.job.id}/cancel`, { method: "POST" });
     state.job = job;
-    if (job.status === "failed") { stopPolling(); showResult(job); } else announce("Stopping after the rows in progress.");
+    stopPolling();
+    showResult(job);
   } catch (e) {
     showAlert(e.message);
   }
@@ -365,7 +366,6 @@ async function followProgress(job) {
     else parts.push("Reading the file…");
     if (j.rows_per_second) parts.push(`${j.rows_per_second.toLocaleString()} rows/s`);
     if (j.time_left_seconds != null) parts.push(`about ${duration(j.time_left_seconds)} left`);
-    if (j.cancelling) parts.push("stopping…");
     $("progress-text").textContent = parts.join(" · ");
     countsList($("progress-counts"), j);
     announce(parts[0]);
@@ -385,6 +385,15 @@ function skippedWords(job) {
   return `${plural(job.skipped_count, "row was", "rows were")} skipped` + (parts.length ? ": " + parts.join("; ") + "." : ".");
 }
 
+// cancelledWords says what a cancelled import had saved: nothing is saved
+// after a cancel, so these counters are final.
+function cancelledWords(job) {
+  if (!job.processed_rows) return "It stopped before any row was saved: nothing to undo.";
+  const chunks = `${job.chunks_applied.toLocaleString()} of ${job.chunk_count.toLocaleString()} parts`;
+  if (job.dry_run) return `It stopped after ${chunks} of the file had been checked; nothing was saved.`;
+  return `${chunks} of the file had been saved (${plural(job.processed_rows, "row", "rows")}) before it stopped; you can undo them.`;
+}
+
 async function showResult(job) {
   state.job = job;
   step("result");
@@ -394,9 +403,9 @@ async function showResult(job) {
   if (job.status === "completed") {
     head = dry + (job.dry_run ? "checked, nothing was saved" : "Import finished");
     text = `${job.file_name}: ${plural(job.created_count, "contact", "contacts")} created, ${job.updated_count.toLocaleString()} updated.`;
-  } else if (job.status === "failed" && reason === "cancelled") {
+  } else if (job.status === "cancelled") {
     head = "Import cancelled";
-    text = job.processed_rows ? `It stopped after ${plural(job.processed_rows, "row", "rows")}; those can be undone.` : "Nothing was saved.";
+    text = cancelledWords(job);
   } else if (job.status === "failed") {
     head = "Import failed";
     text = reason;
@@ -417,7 +426,7 @@ async function showResult(job) {
   $("result-dups").hidden = dups.length === 0;
   $("dups-table").tBodies[0].replaceChildren(...dups.map((d) => el("tr", {}, cell("Row", d.row), cell("Repeats row", d.duplicate_of))));
   $("download-errors").hidden = !job.error_report;
-  const undoable = job.can_rollback && !job.dry_run && (job.status === "completed" || (job.status === "failed" && job.processed_rows > 0));
+  const undoable = job.can_rollback && !job.dry_run && (job.status === "completed" || ((job.status === "failed" || job.status === "cancelled") && job.processed_rows > 0));
   $("undo").hidden = !undoable;
   $("undo-confirm").hidden = true;
   $("undo-result").hidden = true;
@@ -500,7 +509,7 @@ async function openHistory() {
   $("imports").tBodies[0].replaceChildren(...list.map((j) => {
     const open = () => { show("import"); state.job = j; followJob(j.id); };
     const link = el("a", { href: "#", text: j.file_name, onclick: (e) => { e.preventDefault(); open(); } });
-    const status = (STATUS_WORDS[j.status] || j.status) + (j.dry_run ? " (dry run)" : "") + (j.failure_reason === "cancelled" ? " (cancelled)" : "");
+    const status = (STATUS_WORDS[j.status] || j.status) + (j.dry_run ? " (dry run)" : "");
     return el("tr", {}, cell("File", link), cell("Status", el("span", { class: "status-" + j.status, text: status })),
       cell("Rows", j.total_rows == null ? "" : j.total_rows), cell("Created", j.created_count), cell("Updated", j.updated_count),
       cell("Errors", j.error_count), cell("Started", new Date(j.created_at).toLocaleString()));

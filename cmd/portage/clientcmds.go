@@ -136,8 +136,11 @@ func finish(stdout io.Writer, j client.Job, asJSON bool) error {
 	if err := printJob(stdout, j, asJSON); err != nil {
 		return err
 	}
-	if j.Status == jobs.StatusFailed {
+	switch j.Status {
+	case jobs.StatusFailed:
 		return exitError{1, fmt.Errorf("import %s failed", j.ID)}
+	case jobs.StatusCancelled:
+		return exitError{1, fmt.Errorf("import %s was cancelled", j.ID)}
 	}
 	return nil
 }
@@ -156,7 +159,14 @@ func printJob(w io.Writer, j client.Job, asJSON bool) error {
 	if j.TotalRows != nil {
 		fmt.Fprintf(w, "  %d of %d rows processed (%.1f%%, %.0f rows/s)\n", j.ProcessedRows, *j.TotalRows, j.Percent, j.RowsPerSecond)
 	}
-	fmt.Fprintf(w, "  created %d, updated %d, skipped %d, errors %d\n", j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount)
+	if j.DryRun {
+		fmt.Fprintf(w, "  would create %d, would update %d, would skip %d, errors %d\n", j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount)
+	} else {
+		fmt.Fprintf(w, "  created %d, updated %d, skipped %d, errors %d\n", j.CreatedCount, j.UpdatedCount, j.SkippedCount, j.ErrorCount)
+	}
+	if j.Status == jobs.StatusCancelled {
+		fmt.Fprintf(w, "  %s\n", cancelledSummary(j))
+	}
 	if b := j.SkippedBy; b != nil && j.SkippedCount > 0 {
 		fmt.Fprintf(w, "  skipped: %d repeating an earlier row, %d unchanged, %d kept by the duplicate strategy, %d with nothing to update\n",
 			b.InFileDuplicates, b.Unchanged, b.KeptByStrategy, b.NoMatch)
@@ -176,6 +186,19 @@ func printJob(w io.Writer, j client.Job, asJSON bool) error {
 	}
 	printRollback(w, j)
 	return nil
+}
+
+// cancelledSummary says what a cancelled import had saved, and how to undo
+// it.
+func cancelledSummary(j client.Job) string {
+	switch {
+	case j.ProcessedRows == 0:
+		return "cancelled before any row was saved: nothing to undo"
+	case j.DryRun:
+		return fmt.Sprintf("cancelled after %d of %d chunks had been checked (%d rows); nothing was saved", j.ChunksApplied, j.ChunkCount, j.ProcessedRows)
+	}
+	return fmt.Sprintf("cancelled: %d of %d chunks had been saved (%d rows); undo them with 'portage rollback %s'",
+		j.ChunksApplied, j.ChunkCount, j.ProcessedRows, j.ID)
 }
 
 func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

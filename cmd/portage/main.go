@@ -34,7 +34,7 @@ Usage:
                                    columns will be read and asks first
   portage start JOB [--mapping m.json] [--no-wait] [--json]
                                    start an import that waits for review
-  portage cancel JOB [--json]      stop an import (what it wrote can be rolled back)
+  portage cancel JOB [--json]      stop an import at once (what it had saved can be rolled back)
   portage imports [--limit N] [--json]
                                    the history of imports, newest first
   portage status JOB [--watch] [--json]

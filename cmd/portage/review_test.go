@@ -76,12 +76,12 @@ func TestReviewCommands(t *testing.T) {
 
 	_, errOut, _ = cli("import", file, "--review")
 	id = regexp.MustCompile(`portage cancel ([0-9a-f-]{36})`).FindStringSubmatch(errOut)
-	if out, _, err = cli("cancel", id[1]); err != nil || !strings.Contains(out, "failed: cancelled") {
+	if out, _, err = cli("cancel", id[1]); err != nil || !strings.Contains(out, "cancelled before any row was saved") {
 		t.Fatalf("cancel: %v\n%s", err, out)
 	}
 	out, _, _ = cli("imports")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 4 || !strings.Contains(lines[1], "failed (cancelled)") || !strings.Contains(lines[3], "completed") {
+	if len(lines) != 4 || !strings.Contains(lines[1], " cancelled ") || !strings.Contains(lines[3], "completed") {
 		t.Fatalf("imports:\n%s", out)
 	}
 }

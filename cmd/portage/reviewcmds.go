@@ -169,8 +169,8 @@ func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the job as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: portage cancel JOB [--json]\n\nStops an import. Before any row was written it fails at once as \"cancelled\"\n"+
-			"and its upload is deleted; while it runs it stops after the rows in progress,\nand what it wrote can be undone with 'portage rollback JOB'.")
+		fmt.Fprintln(stderr, "Usage: portage cancel JOB [--json]\n\nStops an import at once: no row is saved after the cancel. Before any row was\n"+
+			"saved its upload is deleted; while it runs, the chunks in progress are rolled\nback, and what had been saved is counted and can be undone with 'portage rollback JOB'.")
 		printFlags(stderr, fs)
 	}
 	arg, err := oneArg(fs, args, "JOB")
@@ -184,9 +184,6 @@ func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	j, err := c.Cancel(ctx, arg)
 	if err != nil {
 		return err
-	}
-	if j.Cancelling && !*asJSON {
-		fmt.Fprintln(stderr, "Stopping after the chunks in progress…")
 	}
 	return printJob(stdout, j, *asJSON)
 }
@@ -222,9 +219,6 @@ func importsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		status := j.Status
 		if j.DryRun {
 			status += " (dry run)"
-		}
-		if j.FailureReason != nil && *j.FailureReason == importer.CancelledReason {
-			status += " (cancelled)"
 		}
 		rows := ""
 		if j.TotalRows != nil {

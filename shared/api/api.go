@@ -172,10 +172,13 @@ type JobView struct {
 	TimeLeftSeconds *float64 `json:"time_left_seconds,omitempty"`
 	// DryRun: nothing was or will be written (import_options.dry_run).
 	DryRun bool `json:"dry_run"`
-	// Review: the import waits for a person after its file is inspected;
-	// Cancelling: a cancel was asked while chunks run.
-	Review     bool `json:"review"`
-	Cancelling bool `json:"cancelling,omitempty"`
+	// Review: the import waits for a person after its file is inspected.
+	Review bool `json:"review"`
+	// ChunkCount is the number of chunks the file was cut into, and
+	// ChunksApplied how many of them have committed (once prepared): for a
+	// cancelled import, what was saved ("3 of 40 chunks had been saved").
+	ChunkCount    int `json:"chunk_count,omitempty"`
+	ChunksApplied int `json:"chunks_applied"`
 	// SkippedBy says why rows were skipped (its sum is skipped_count), and
 	// Duplicates lists the first rows skipped as repeats of an earlier row
 	// ({row, duplicate_of}); both once the file is prepared.
@@ -234,7 +237,9 @@ func (s *Server) view(j jobs.ImportJob, d jobs.Details, firstErrors json.RawMess
 		v.TimeLeftSeconds = &left
 	}
 	v.DryRun, v.Review = j.ImportOptions.DryRun, d.Review
-	v.Cancelling = d.CancelRequestedAt != nil && j.Status == jobs.StatusProcessing
+	if d.ChunkCount != nil {
+		v.ChunkCount = *d.ChunkCount
+	}
 	if d.ErrorReportKey != nil {
 		v.ErrorReport = "/v1/imports/" + j.ID.String() + "/errors"
 	}

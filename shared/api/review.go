@@ -110,8 +110,8 @@ func (s *Server) afterCallback(w http.ResponseWriter, r *http.Request, id Identi
 	return nil
 }
 
-// cancelImport stops an import: at once before any chunk ran, else at the
-// next chunk boundary (the job shows cancelling until then).
+// cancelImport stops an import at once: the job it answers is cancelled,
+// with the counters of what had been saved.
 func (s *Server) cancelImport(w http.ResponseWriter, r *http.Request, id Identity) error {
 	jobID, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Server) cancelImport(w http.ResponseWriter, r *http.Request, id Identit
 		return err
 	}
 	if c.Token != "" {
-		// The job is failed already; the waiting execution learns it now,
+		// The job is cancelled already; the waiting execution learns it now,
 		// or, if this is lost, at the end of the review window.
 		by := "the tenant"
 		if id.UserID != nil {
@@ -168,7 +168,7 @@ func (s *Server) jobView(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) (JobVi
 	}
 	v := s.view(j, d, first)
 	if j.TotalRows != nil {
-		v.SkippedBy, v.Duplicates = &sums.SkippedBy, dups
+		v.SkippedBy, v.Duplicates, v.ChunksApplied = &sums.SkippedBy, dups, sums.Chunks
 	}
 	return v, nil
 }

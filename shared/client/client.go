@@ -233,7 +233,7 @@ func (c *Client) ListImports(ctx context.Context, limit int) ([]Job, error) {
 // Terminal reports whether a job's status is final.
 func Terminal(status string) bool {
 	switch status {
-	case jobs.StatusCompleted, jobs.StatusFailed, jobs.StatusRolledBack:
+	case jobs.StatusCompleted, jobs.StatusFailed, jobs.StatusCancelled, jobs.StatusRolledBack:
 		return true
 	}
 	return false

@@ -35,7 +35,7 @@ type ChunkResult struct {
 	// only returned the recorded result.
 	Replayed bool `json:"replayed"`
 	// Cancelled is true when the import was cancelled before the chunk
-	// started: nothing was applied.
+	// committed: nothing of it was applied.
 	Cancelled bool `json:"cancelled,omitempty"`
 }
 
@@ -93,8 +93,8 @@ func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
 }
 
 // errChunkCancelled ends the transaction of a chunk of a cancelled job,
-// undoing its claim: the chunk is not applied, and finalize counts the
-// chunks that were.
+// undoing its claim and its writes: the chunk is not applied, and the
+// cancel counted the chunks that were.
 var errChunkCancelled = errors.New("the import was cancelled")
 
 func readPart(ctx context.Context, store objstore.Store, key string) ([]partRow, error) {
@@ -195,6 +195,14 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 		return res, err
 	}
 	if err := jobs.RecordChunk(ctx, tx, c.JobID, c.Index, res.ChunkCounts, errsJSON, dupsJSON); err != nil {
+		return res, err
+	}
+	// Last, under the job row's lock: a cancel that committed while this
+	// chunk ran undoes all of it.
+	if err := jobs.ChunkMayCommit(ctx, tx, c.JobID); err != nil {
+		if errors.Is(err, jobs.ErrChunkRefused) {
+			return res, errChunkCancelled
+		}
 		return res, err
 	}
 	return res, nil

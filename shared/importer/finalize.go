@@ -68,21 +68,14 @@ func Finalize(ctx context.Context, d Deps, tenantID, jobID uuid.UUID) (jobs.Impo
 	return job, postgres.AppError(err)
 }
 
-// endCancelled ends a cancelled job that was processing: failed, reason
-// "cancelled", with the counters of the chunks that ran before the cancel
-// (their rows stay, and can be rolled back).
+// endCancelled ends a job whose cancel was asked while it was processing
+// but not ended then (by an earlier version): cancelled, with the counters
+// of the chunks that ran. Any other status is left as it is.
 func endCancelled(ctx context.Context, tx pgx.Tx, job jobs.ImportJob) (jobs.ImportJob, error) {
 	if job.Status != jobs.StatusProcessing {
 		return job, nil
 	}
-	sums, err := jobs.SumChunks(ctx, tx, job.ID)
-	if err != nil {
-		return job, err
-	}
-	if err := jobs.SetCounts(ctx, tx, job.ID, sums); err != nil {
-		return job, err
-	}
-	if err := jobs.MarkFailed(ctx, tx, job.ID, CancelledReason); err != nil {
+	if err := cancelWithCounts(ctx, tx, job.ID); err != nil {
 		return job, err
 	}
 	return jobs.GetImport(ctx, tx, job.ID)

@@ -256,19 +256,18 @@ func Start(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, req StartR
 }
 
 // Cancellation is what a cancel did: Token is the callback token of an
-// execution waiting for review (to fail with SendTaskFailure), Stopping
-// says chunks were running and the job ends at the next chunk boundary.
+// execution waiting for review (to fail with SendTaskFailure).
 type Cancellation struct {
-	Token    string
-	Stopping bool
-	Job      jobs.ImportJob
+	Token string
+	Job   jobs.ImportJob
 }
 
-// Cancel stops an import. Before any chunk ran (awaiting review, or
-// pending) the job fails at once with reason "cancelled" and its upload is
-// deleted: nothing was written. While chunks run it is marked cancelled:
-// the chunks that have not started skip, and finalize ends the job failed
-// with the counters of those that ran, whose rows can be rolled back.
+// Cancel stops an import at once. Before any chunk ran (awaiting review,
+// pending, preparing) nothing was written and its upload is deleted. While
+// chunks run, the chunks that committed before the cancel stay, with their
+// counters, and can be rolled back; a chunk in flight rolls back at its
+// last step (jobs.ChunkMayCommit) and no chunk commits after the cancel.
+// Cancelling a cancelled import returns it unchanged.
 func Cancel(ctx context.Context, db postgres.Beginner, uploads objstore.Store, tenantID, jobID uuid.UUID) (Cancellation, error) {
 	var c Cancellation
 	var sourceKey string
@@ -277,33 +276,31 @@ func Cancel(ctx context.Context, db postgres.Beginner, uploads objstore.Store, t
 		if err != nil {
 			return err
 		}
+		if job.Status == jobs.StatusCancelled {
+			c.Job = job
+			return nil
+		}
+		if !jobs.Allowed(jobs.OpCancel, job.Status) {
+			return apperr.New(apperr.Conflict, "cannot cancel an import that is %s", job.Status)
+		}
 		det, err := jobs.GetDetails(ctx, tx, jobID)
 		if err != nil {
 			return err
 		}
-		if det.CancelRequestedAt != nil && job.Status != jobs.StatusFailed {
-			c.Job, c.Stopping = job, true
-			return nil // asked before; still stopping
-		}
 		if err := jobs.RequestCancel(ctx, tx, jobID); err != nil {
 			return err
 		}
-		switch job.Status {
-		case jobs.StatusAwaitingReview, jobs.StatusPending:
+		if job.Status != jobs.StatusProcessing {
 			if c.Token, err = jobs.TaskToken(ctx, tx, jobID); err != nil {
 				return err
 			}
 			if err := jobs.ClearTaskToken(ctx, tx, jobID, c.Token); err != nil {
 				return err
 			}
-			if err := jobs.MarkFailed(ctx, tx, jobID, CancelledReason); err != nil {
-				return err
-			}
 			sourceKey = det.SourceKey
-		case jobs.StatusProcessing:
-			c.Stopping = true
-		default:
-			return apperr.New(apperr.Conflict, "cannot cancel an import that is %s", job.Status)
+		}
+		if err := cancelWithCounts(ctx, tx, jobID); err != nil {
+			return err
 		}
 		c.Job, err = jobs.GetImport(ctx, tx, jobID)
 		return err
@@ -319,8 +316,19 @@ func Cancel(ctx context.Context, db postgres.Beginner, uploads objstore.Store, t
 	return c, nil
 }
 
-// CancelledReason is the failure reason of a cancelled import.
-const CancelledReason = "cancelled"
+// cancelWithCounts ends a job cancelled with the counters of the chunks
+// that had committed. The caller holds the job's lock.
+func cancelWithCounts(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) error {
+	sums, err := jobs.SumChunks(ctx, tx, jobID)
+	if err != nil {
+		return err
+	}
+	errs, err := jobs.FirstChunkErrors(ctx, tx, jobID, MaxErrorsKept)
+	if err != nil {
+		return err
+	}
+	return jobs.MarkCancelled(ctx, tx, jobID, sums, errs)
+}
 
 // NotReviewedReason is the failure reason of an import nobody reviewed in
 // time.

@@ -152,7 +152,11 @@ func GetImport(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ImportJob, error) 
 // first statement of every step that changes the job, so that concurrent
 // steps of one job take turns.
 func Lock(ctx context.Context, tx pgx.Tx, id uuid.UUID) (ImportJob, error) {
-	return scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = $1 FOR UPDATE`, id))
+	// NO KEY UPDATE, not UPDATE: the chunks in flight hold KEY SHARE on the
+	// job (their rows reference it), and a cancel must not wait for them; it
+	// still waits for, and is waited for by, a chunk's last step (RecordChunk
+	// then ChunkMayCommit), which takes the same lock.
+	return scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+` FROM import_jobs WHERE id = $1 FOR NO KEY UPDATE`, id))
 }
 
 // scanImport reads a row of importColumns, then the columns in more.
@@ -255,6 +259,55 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 	_, err = tx.Exec(ctx, `UPDATE import_job_details SET failure_reason = coalesce(failure_reason, $2), updated_at = now() WHERE import_job_id = $1`, id, reason)
 	if err != nil {
 		return fmt.Errorf("mark import job %s failed: %w", id, err)
+	}
+	return nil
+}
+
+// MarkCancelled ends a job that a person stopped: status cancelled, with the
+// counters of the chunks that had committed (sums) and their first row
+// errors. Called under Lock, after which no chunk of the job commits, so
+// the counters are final.
+func MarkCancelled(ctx context.Context, tx pgx.Tx, id uuid.UUID, sums ChunkSums, firstErrors json.RawMessage) error {
+	tag, err := tx.Exec(ctx, `
+		UPDATE import_jobs SET status = 'cancelled', completed_at = now() AT TIME ZONE 'UTC',
+			processed_rows = $2, created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6,
+			imported_count = $3::int + $4::int, errors = $7
+		WHERE id = $1 AND status = ANY($8::text[])`,
+		id, sums.Rows, sums.Created, sums.Updated, sums.Skipped, sums.Errors, string(firstErrors), from(OpCancel))
+	if err != nil {
+		return fmt.Errorf("mark import job %s cancelled: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return refused(ctx, tx, OpCancel, id)
+	}
+	return nil
+}
+
+// ErrChunkRefused is ChunkMayCommit's answer for a job that was cancelled
+// while the chunk ran: its transaction must roll back.
+var ErrChunkRefused = errors.New("the import was cancelled while the chunk ran")
+
+// ChunkMayCommit is a chunk's last statement before its commit. The chunk
+// holds the job row's lock (RecordChunk's update of processed_rows), which
+// a cancel takes before it commits: so either the cancel waits for this
+// chunk's commit, or this statement runs after the cancel committed and
+// sees it. It returns ErrChunkRefused for a job cancelled, and a wrong-state
+// conflict for one no longer processing (failed or rolled back meanwhile).
+func ChunkMayCommit(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	var status string
+	var cancelled bool
+	err := tx.QueryRow(ctx, `
+		SELECT j.status, d.cancel_requested_at IS NOT NULL
+		FROM import_jobs j JOIN import_job_details d ON d.import_job_id = j.id
+		WHERE j.id = $1`, id).Scan(&status, &cancelled)
+	if err != nil {
+		return fmt.Errorf("check import job %s before a chunk commits: %w", id, err)
+	}
+	if cancelled {
+		return ErrChunkRefused
+	}
+	if status != StatusProcessing {
+		return WrongState("commit a chunk of", status)
 	}
 	return nil
 }

@@ -20,10 +20,14 @@ const (
 	// the job's events).
 	StatusRollingBack = "rolling_back"
 	StatusRolledBack  = "rolled_back"
+	// StatusCancelled: a person stopped the import. What its chunks had
+	// committed before the cancel stays (the counters say how much) and can
+	// be rolled back; nothing is written after it.
+	StatusCancelled = "cancelled"
 )
 
 // Statuses are every import status, in the order a job meets them.
-var Statuses = []string{StatusPending, StatusAwaitingReview, StatusProcessing, StatusCompleted, StatusFailed, StatusRollingBack, StatusRolledBack}
+var Statuses = []string{StatusPending, StatusAwaitingReview, StatusProcessing, StatusCompleted, StatusFailed, StatusCancelled, StatusRollingBack, StatusRolledBack}
 
 // Op is a change of an import job's status.
 type Op string
@@ -37,6 +41,7 @@ const (
 	OpReopen           Op = "reopen"            // Reopen: a redriven execution goes on
 	OpComplete         Op = "complete"          // Complete
 	OpFail             Op = "fail"              // MarkFailed
+	OpCancel           Op = "cancel"            // MarkCancelled
 	OpBeginRollback    Op = "begin rollback"    // BeginRollback
 	OpCompleteRollback Op = "complete rollback" // CompleteRollback
 )
@@ -64,8 +69,12 @@ var Transitions = map[Op]Transition{
 	OpComplete: {From: []string{StatusProcessing}, To: StatusCompleted},
 	// Failing a failed job again keeps its first errors.
 	OpFail: {From: []string{StatusPending, StatusAwaitingReview, StatusProcessing, StatusFailed}, To: StatusFailed},
-	// A failed job's applied chunks are kept, so it can be rolled back too.
-	OpBeginRollback:    {From: []string{StatusCompleted, StatusFailed}, To: StatusRollingBack},
+	// A cancel ends the job at once, whatever it was doing: no chunk
+	// commits after it (ChunkMayCommit), so its counters are final.
+	OpCancel: {From: []string{StatusPending, StatusAwaitingReview, StatusProcessing}, To: StatusCancelled},
+	// A failed or cancelled job's applied chunks are kept, so it can be
+	// rolled back too.
+	OpBeginRollback:    {From: []string{StatusCompleted, StatusFailed, StatusCancelled}, To: StatusRollingBack},
 	OpCompleteRollback: {From: []string{StatusRollingBack}, To: StatusRolledBack},
 }
 

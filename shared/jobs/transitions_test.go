@@ -51,6 +51,9 @@ func TestTransitions(t *testing.T) {
 			return err
 		},
 		jobs.OpFail: func(tx pgx.Tx, id uuid.UUID) error { return jobs.MarkFailed(ctx, tx, id, "test") },
+		jobs.OpCancel: func(tx pgx.Tx, id uuid.UUID) error {
+			return jobs.MarkCancelled(ctx, tx, id, jobs.ChunkSums{}, []byte("[]"))
+		},
 		jobs.OpBeginRollback: func(tx pgx.Tx, id uuid.UUID) error {
 			_, err := jobs.BeginRollback(ctx, tx, id, 1)
 			return err

@@ -113,7 +113,7 @@ func failureReason(name, msg string) (reason string, internal bool) {
 	case apperr.TaskInput:
 		return msg, false
 	case apperr.TaskCancelled:
-		return importer.CancelledReason, false // the API recorded it; this is the execution's end
+		return "cancelled", false // the API ended the job cancelled, which failing leaves as it is
 	}
 	return fmt.Sprintf("the import stopped on an internal error (%s); an operator can retry it", name), true
 }
