@@ -124,6 +124,10 @@ func unnestColumns() string {
 	return "id, workspace_id, " + fieldList("", allFields) + ", tags, custom_fields"
 }
 
+// unnestParamCount is how many parameters unnestParams takes: the ids, the
+// workspaces, a text[] a field, the tags and the custom fields.
+const unnestParamCount = 2 + int(NumFields) + 2
+
 func unnestParams(first int) string {
 	types := []string{"uuid[]", "uuid[]"}
 	for range NumFields {

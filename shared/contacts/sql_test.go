@@ -3,14 +3,10 @@ package contacts
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
@@ -27,7 +23,11 @@ var statements = map[string]string{
 	"insert":           insertSQL,
 	"insert_contended": insertContendedSQL,
 	"update":           updateSQL,
+	"update_events":    updateEventsSQL,
 	"skip":             skipSQL,
+	"rollback_batch":   rollbackBatchSQL,
+	"soft_delete":      softDeleteSQL,
+	"restore":          restoreSQL,
 }
 
 // TestStatementsMatchGoldenFiles fails when a built statement differs from
@@ -80,72 +80,5 @@ func TestStatementsPrepare(t *testing.T) {
 		if _, err := conn.Conn().Prepare(ctx, name, sql); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
-	}
-}
-
-// TestFindLiveProbesTheIndexWhateverTheStatistics holds FindLive's plan, as
-// PostgreSQL makes it for the pipeline's unnamed statements, to descents of
-// the unique index by key under statistics that an import has left behind:
-// taken while the table was small, and a tenant the last ANALYZE never saw.
-// A plan that scans the tenant's index entries and filters them by key
-// costs every chunk as much as the contacts already stored.
-func TestFindLiveProbesTheIndexWhateverTheStatistics(t *testing.T) {
-	ctx := context.Background()
-	keys := make([]string, 5000)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("new%d@example.com", i)
-	}
-	for _, tc := range []struct {
-		name string
-		// seen is how many contacts of another tenant ANALYZE sees.
-		seen int
-	}{{"table analyzed small", 100}, {"tenant not in the statistics", 5000}} {
-		t.Run(tc.name, func(t *testing.T) {
-			db := pgtest.New(t)
-			other, tenant := pgtest.Tenant(t, db), pgtest.Tenant(t, db)
-			fill := func(tenant uuid.UUID, n int) {
-				pgtest.InTx(t, db, tenant, func(tx pgx.Tx) error {
-					_, err := tx.Exec(ctx, `INSERT INTO contacts (id, tenant_id, email)
-						SELECT gen_random_uuid(), $1, 'c' || g || '@example.com' FROM generate_series(1, $2::int) g`, tenant, n)
-					return err
-				})
-			}
-			fill(other, tc.seen)
-			if _, err := db.Exec(ctx, `ANALYZE contacts`); err != nil {
-				t.Fatal(err)
-			}
-			fill(tenant, 50000)
-			pgtest.InTx(t, db, tenant, func(tx pgx.Tx) error {
-				// As a chunk runs it: after Begin's settings.
-				if _, err := Begin(ctx, tx, uuid.New()); err != nil {
-					return err
-				}
-				for _, name := range []string{"find_live", "find_live_locked"} {
-					rows, err := tx.Query(ctx, "EXPLAIN "+statements[name], tenant, keys)
-					if err != nil {
-						return err
-					}
-					lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-					if err != nil {
-						return err
-					}
-					plan := strings.Join(lines, "\n")
-					probes := false
-					for _, l := range lines {
-						l = strings.TrimSpace(l)
-						switch {
-						case strings.HasPrefix(l, "Index Cond:") && strings.Contains(l, "email_key"):
-							probes = true
-						case strings.HasPrefix(l, "Filter:") && strings.Contains(l, "email_key"):
-							t.Errorf("%s filters the tenant's entries by key:\n%s", name, plan)
-						}
-					}
-					if !probes {
-						t.Errorf("%s does not look its keys up in the index:\n%s", name, plan)
-					}
-				}
-				return nil
-			})
-		})
 	}
 }

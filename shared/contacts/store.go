@@ -22,6 +22,10 @@ const Snapshot = `(to_jsonb(c.*) - 'email_key')`
 type Match struct {
 	Row      Row
 	Snapshot json.RawMessage
+	// Loc is the row's ctid: where this version of it is, which stays true
+	// while the transaction that found it holds its lock (Update reaches
+	// the row by it).
+	Loc string
 }
 
 // liveColumns reads a contact in the order scanRow expects. Timestamps come
@@ -38,27 +42,32 @@ var liveColumns = func() string {
 }()
 
 // findLiveSQL reads the live contacts of tenant $1 whose key is in $2, in
-// key order; findLiveLockedSQL also locks them.
+// the order of $2, with each row's ctid (for Update); findLiveLockedSQL
+// also locks them, in that order.
 //
-// The tenant and the keys reach the planner as sub-selects, so that it
-// plans without their values: one descent of the unique index per key.
-// Given the values, it costs them from statistics that lag behind an
-// import: a tenant the last ANALYZE did not see, or one that has grown
-// since, is estimated at a few rows, and one scan of all its index entries,
-// filtered by the 5,000 keys, looks cheaper than 5,000 descents. That scan
-// grows with every chunk (a million new contacts cost PostgreSQL 69 µs a
-// row instead of 40). Without the values, the planner reckons with the
-// tenant's average share of the table and a short array, and the descents
-// win. Left: an index created or vacuumed while its table was empty is
-// believed empty until autovacuum's first ANALYZE, and any plan looks free
-// on it (docs/decisions.md, sixth pass).
+// Each key is one descent of the unique index, whatever the statistics
+// say: the LATERAL sub-select (kept apart by OFFSET 0) takes its key from
+// the outer row, so the planner cannot turn the lookup around into a scan
+// of the tenant's entries filtered by the chunk's keys, which it prefers
+// whenever the statistics believe the tenant small (a tenant the last
+// ANALYZE did not see, a table analyzed while small) and which then costs
+// every chunk as much as the contacts already stored. Among the indexes
+// that could serve one key, the unique one visits one entry and a tenant
+// index (tenant_id, created_at) as many as the tenant is believed to hold;
+// migration 00010 keeps that belief above one contact (the n_distinct of
+// tenant_id), so the unique index wins, never tied. The tenant comes as a
+// sub-select so that its estimate is that generic one, not a stale
+// per-tenant figure (docs/decisions.md, "Plans that statistics cannot
+// turn").
 var (
-	findLiveSQL = `SELECT c.email_key, ` + liveColumns + ` FROM contacts c
-	WHERE c.tenant_id = (SELECT $1::uuid) AND c.deleted_at IS NULL AND c.email IS NOT NULL
-		AND c.email_key = ANY((SELECT $2::text[])::text[])
-	ORDER BY c.email_key`
-	findLiveLockedSQL = findLiveSQL + `
-	FOR UPDATE`
+	findLiveBase = `SELECT k.key, c.loc::text, ` + liveColumns + `
+	FROM unnest($2::text[]) AS k(key),
+	LATERAL (SELECT c.ctid AS loc, c.* FROM contacts c
+		WHERE c.tenant_id = (SELECT $1::uuid) AND c.email_key = k.key AND c.deleted_at IS NULL AND c.email IS NOT NULL
+		OFFSET 0`
+	findLiveSQL       = findLiveBase + `) AS c`
+	findLiveLockedSQL = findLiveBase + `
+		FOR UPDATE) AS c`
 )
 
 // FindLive returns the tenant's live contacts whose match key is in keys,
@@ -66,13 +75,15 @@ var (
 // email_key (its predicate is repeated so that the planner can use it; see
 // also Begin): under row-level security only leakproof equality on a
 // column can use an index, not lower(btrim(email)). With lock, the rows are
-// locked FOR UPDATE in key order, the index's, so that transactions
-// touching overlapping contacts queue rather than deadlock.
+// locked FOR UPDATE in key order, so that transactions touching
+// overlapping contacts queue rather than deadlock.
 func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string, lock bool) (map[string]Match, error) {
 	q := findLiveSQL
 	if lock {
 		q = findLiveLockedSQL
 	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
 	rows, err := tx.Query(ctx, q, tenantID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("find contacts: %w", err)
@@ -80,11 +91,12 @@ func FindLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string,
 	defer rows.Close()
 	out := make(map[string]Match, len(keys))
 	for rows.Next() {
-		var key string
-		m, err := scanRow(rows, &key)
+		var key, loc string
+		m, err := scanRow(rows, &key, &loc)
 		if err != nil {
 			return nil, fmt.Errorf("find contacts: %w", err)
 		}
+		m.Loc = loc
 		out[key] = m
 	}
 	if err := rows.Err(); err != nil {
@@ -265,44 +277,86 @@ func (w *Writer) Insert(ctx context.Context, tenantID uuid.UUID, rows []Row) (ma
 	return out, nil
 }
 
-// updateSQL overwrites matched contacts with their new values and records an
-// "updated" event holding the snapshot read under lock and the row written.
-// $3 and $4 hold the new and previous snapshots one a line, like insertSQL's.
-// The contacts are reached by id only: they were found and locked in this
-// tenant's transaction, and row-level security scopes the statement to the
-// tenant. The events are written only if every contact was updated (a count
-// checked once, rather than a join of the events with the updated ids): the
-// caller treats anything else as an error, which rolls back the chunk. $1
-// job, $2 event ids, $3 new snapshots, $4 previous snapshots, $5… the
-// columnArrays.
+// updateSQL overwrites matched contacts with their new values: $1… the
+// columnArrays, and last the rows' ctids (Match.Loc). Each contact is
+// reached by its ctid, one TID probe a row: the rows were found and locked
+// in this transaction, so their ctids hold, and the id is checked too.
+// Update runs it with index, bitmap, hash and merge plans off, which
+// leaves the TID probe as the only plan not disabled: any other starts
+// from the tenant's contacts, which the planner may believe to be a few
+// rows however many there are, and compares each with every row of the
+// chunk (13–46 s a statement at 50,000 contacts). Row-level security
+// scopes it to the tenant.
 var updateSQL = func() string {
 	set := make([]string, len(textColumns))
 	for i, f := range textColumns {
 		set[i] = f.Name() + " = x." + f.Name()
 	}
+	loc := fmt.Sprintf("$%d::tid[]", 1+unnestParamCount)
 	return `
-WITH upd AS (
-	UPDATE contacts c SET ` + strings.Join(set, ", ") + `,
-		tags = x.tags::text[], custom_fields = x.custom_fields::jsonb, updated_at = now()
-	FROM unnest(` + unnestParams(5) + `) AS x(` + unnestColumns() + `)
-	WHERE c.id = x.id AND c.deleted_at IS NULL
-	RETURNING 1
-)
-INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_data, new_data, created_at)
-SELECT e.id, $1, e.contact_id, 'updated', e.prev::jsonb, e.data::jsonb, now() AT TIME ZONE 'UTC'
-FROM unnest($2::uuid[], $5::uuid[], string_to_array($3, E'\n'), string_to_array($4, E'\n')) AS e(id, contact_id, data, prev)
-WHERE (SELECT count(*) FROM upd) = cardinality($5::uuid[])`
+UPDATE contacts c SET ` + strings.Join(set, ", ") + `,
+	tags = x.tags::text[], custom_fields = x.custom_fields::jsonb, updated_at = now()
+FROM unnest(` + unnestParams(1) + `, ` + loc + `) AS x(` + unnestColumns() + `, loc)
+WHERE c.ctid = x.loc AND c.id = x.id AND c.deleted_at IS NULL`
 }()
 
+// updateEventsSQL records an "updated" event for each contact updated, with
+// the snapshot read under lock and the row written: $1 job, $2 event ids,
+// $3 contact ids, $4 new snapshots and $5 previous snapshots, one a line,
+// like insertSQL's.
+const updateEventsSQL = `
+INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_data, new_data, created_at)
+SELECT e.id, $1, e.contact_id, 'updated', e.prev::jsonb, e.data::jsonb, now() AT TIME ZONE 'UTC'
+FROM unnest($2::uuid[], $3::uuid[], string_to_array($4, E'\n'), string_to_array($5, E'\n')) AS e(id, contact_id, data, prev)`
+
+// byLocation turns plans other than TID probes off for a statement that
+// reaches contacts by ctid, and restoreLocation turns them on again; both
+// transaction-local (nothing pins an RDS Proxy connection).
+const (
+	byLocation = `SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
+	restoreLocation = `SELECT set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true),
+	set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)`
+)
+
 // Update writes the new values of matched contacts (email, the key, is
-// never changed) with an "updated" event for each. prev holds each contact's
-// snapshot as it was read under lock, in the order of rows.
+// never changed) with an "updated" event for each. prev holds each contact
+// as FindLive found and locked it in this transaction, in the order of
+// rows. The four statements go in one round trip.
 func (w *Writer) Update(ctx context.Context, rows []Row, prev []Match) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	contactArgs, eventArgs, err := w.updateArgs(rows, prev)
+	if err != nil {
+		return err
+	}
+	var b pgx.Batch
+	b.Queue(byLocation)
+	b.Queue(updateSQL, contactArgs...)
+	b.Queue(restoreLocation)
+	b.Queue(updateEventsSQL, eventArgs...)
+	br := w.tx.SendBatch(ctx, &b)
+	_, err = br.Exec()
+	tag, uerr := br.Exec()
+	_, rerr := br.Exec()
+	_, eerr := br.Exec()
+	if err = errors.Join(err, uerr, rerr, eerr, br.Close()); err != nil {
+		return fmt.Errorf("update contacts: %w", err)
+	}
+	if int(tag.RowsAffected()) != len(rows) {
+		// The rows were locked; only a bug can get here. The error rolls
+		// the chunk back, events and all.
+		return fmt.Errorf("update contacts: %d of %d locked contacts updated", tag.RowsAffected(), len(rows))
+	}
+	return nil
+}
+
+// updateArgs builds the arguments of updateSQL and of updateEventsSQL.
+func (w *Writer) updateArgs(rows []Row, prev []Match) (contactArgs, eventArgs []any, err error) {
 	var arrays columnArrays
 	var prevs strings.Builder
+	var locs arrayBuilder
 	for i := range rows {
 		r := rows[i]
 		p := &prev[i].Row
@@ -311,36 +365,17 @@ func (w *Writer) Update(ctx context.Context, rows []Row, prev []Match) error {
 		r.Values[Email] = p.Values[Email]
 		r.UpdatedAt = w.now
 		if err := arrays.add(&r); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if i > 0 {
 			prevs.WriteByte('\n')
 		}
 		prevs.Write(prev[i].Snapshot)
+		locs.add(prev[i].Loc)
 	}
-	args := append([]any{w.jobID, arrays.evts.String(), arrays.data.String(), prevs.String()}, arrays.params()...)
-	// The planner prices an index probe as a random read, so it would rather
-	// hash every contact of the tenant (found through the tenant's index)
-	// than probe the few thousand it needs: right for a cold disk, and a
-	// chunk cost that grows with the tenant. These rows were just read under
-	// lock, so probing by id is always right: for this statement only,
-	// joins other than nested loops are off. One round trip for the three.
-	var b pgx.Batch
-	b.Queue(`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`)
-	b.Queue(updateSQL, args...)
-	b.Queue(`SELECT set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)`)
-	br := w.tx.SendBatch(ctx, &b)
-	_, err := br.Exec()
-	tag, uerr := br.Exec()
-	_, rerr := br.Exec()
-	if err = errors.Join(err, uerr, rerr, br.Close()); err != nil {
-		return fmt.Errorf("update contacts: %w", err)
-	}
-	if int(tag.RowsAffected()) != len(rows) {
-		// The rows were locked; only a bug can get here.
-		return fmt.Errorf("update contacts: %d of %d locked contacts updated", tag.RowsAffected(), len(rows))
-	}
-	return nil
+	contactArgs = append(arrays.params(), locs.String())
+	eventArgs = []any{w.jobID, arrays.evts.String(), arrays.ids.String(), arrays.data.String(), prevs.String()}
+	return contactArgs, eventArgs, nil
 }
 
 // skipSQL records a "skipped" event for each contact $3, with its snapshot

@@ -97,15 +97,6 @@ func Batch(ctx context.Context, db postgres.Beginner, tenantID, jobID uuid.UUID,
 	}
 }
 
-type eventRow struct {
-	id        uuid.UUID
-	typ       string
-	contactID uuid.UUID
-	unchanged bool
-	current   map[string]json.RawMessage
-	newData   map[string]json.RawMessage
-}
-
 func batchTx(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, n int) (Progress, error) {
 	job, err := jobs.Lock(ctx, tx, jobID)
 	if err != nil {
@@ -117,85 +108,48 @@ func batchTx(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, n int) (
 	if !jobs.Allowed(jobs.OpCompleteRollback, job.Status) {
 		return Progress{}, jobs.WrongState("roll back", job.Status)
 	}
-	// The batch is picked from the (job, id) index alone, newest first, then
-	// joined to its contacts: fresh events have no statistics yet, and a plan
-	// that starts from the contacts is quadratic.
-	rows, err := tx.Query(ctx, `
-		WITH batch AS MATERIALIZED (
-			SELECT e.id, e.event_type, e.contact_id, e.new_data FROM import_events e
-			WHERE e.import_job_id = $1
-			  AND e.id < coalesce((SELECT r.event_id FROM import_event_reversals r WHERE r.import_job_id = $1
-			                       ORDER BY r.event_id LIMIT 1), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
-			ORDER BY e.id DESC
-			LIMIT $2)
-		SELECT b.id, b.event_type, b.contact_id, s.now = b.new_data, s.now, b.new_data
-		FROM batch b JOIN contacts c ON c.id = b.contact_id,
-			LATERAL (SELECT `+contacts.Snapshot+` AS now OFFSET 0) s
-		ORDER BY b.id DESC
-		FOR UPDATE OF c`, jobID, n)
+	batch, err := contacts.RollbackBatch(ctx, tx, jobID, n)
 	if err != nil {
-		return Progress{}, fmt.Errorf("read events: %w", err)
+		return Progress{}, err
 	}
-	var batch []eventRow
-	for rows.Next() {
-		var r eventRow
-		var cur, next []byte
-		if err := rows.Scan(&r.id, &r.typ, &r.contactID, &r.unchanged, &cur, &next); err != nil {
-			rows.Close()
-			return Progress{}, fmt.Errorf("read events: %w", err)
-		}
-		json.Unmarshal(cur, &r.current)
-		json.Unmarshal(next, &r.newData)
-		batch = append(batch, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Progress{}, fmt.Errorf("read events: %w", err)
-	}
-
-	var deleteIDs, restoreEvents, eventIDs []string // uuids as text: exec mode sends text
+	var deletes, restores []contacts.Reverting
+	var eventIDs []string // uuids as text: exec mode sends text
 	var outcomes, conflicts []*string
 	nConflicts := 0
 	for _, r := range batch {
-		eventIDs = append(eventIDs, r.id.String())
+		eventIDs = append(eventIDs, r.EventID.String())
 		outcome := "reverted"
 		var conflict *string
 		switch {
-		case r.typ == "skipped":
+		case r.Type == "skipped":
 			outcome = "untouched"
-		case !r.unchanged:
+		case !r.Unchanged:
 			outcome = "conflict"
 			nConflicts++
-			c := Conflict{ContactID: r.contactID, Event: r.typ, Changed: changed(r.current, r.newData)}
-			json.Unmarshal(r.current["email"], &c.Email)
+			var current, imported map[string]json.RawMessage
+			json.Unmarshal(r.Current, &current)
+			json.Unmarshal(r.NewData, &imported)
+			c := Conflict{ContactID: r.ContactID, Event: r.Type, Changed: changed(current, imported)}
+			json.Unmarshal(current["email"], &c.Email)
 			b, _ := json.Marshal(c)
 			s := string(b)
 			conflict = &s
-		case r.typ == "created":
-			deleteIDs = append(deleteIDs, r.contactID.String())
-		case r.typ == "updated":
-			restoreEvents = append(restoreEvents, r.id.String())
+		case r.Type == "created":
+			deletes = append(deletes, r)
+		case r.Type == "updated":
+			restores = append(restores, r)
 		}
 		outcomes = append(outcomes, &outcome)
 		conflicts = append(conflicts, conflict)
 	}
-	if len(deleteIDs) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE contacts SET deleted_at = now() WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`, deleteIDs); err != nil {
-			return Progress{}, fmt.Errorf("soft-delete created contacts: %w", err)
+	if len(deletes) > 0 {
+		if err := contacts.SoftDelete(ctx, tx, deletes); err != nil {
+			return Progress{}, err
 		}
 	}
-	if len(restoreEvents) > 0 {
-		// Every column back, timestamps included: the row is the snapshot.
-		_, err := tx.Exec(ctx, `
-			UPDATE contacts c SET workspace_id = p.workspace_id, email = p.email, first_name = p.first_name,
-				last_name = p.last_name, phone = p.phone, company = p.company, job_title = p.job_title,
-				website = p.website, street = p.street, city = p.city, region = p.region,
-				postal_code = p.postal_code, country = p.country, tags = p.tags, custom_fields = p.custom_fields,
-				created_at = p.created_at, updated_at = p.updated_at, deleted_at = p.deleted_at
-			FROM import_events e, jsonb_populate_record(NULL::contacts, e.previous_data) p
-			WHERE e.id = ANY($1::uuid[]) AND c.id = e.contact_id`, restoreEvents)
-		if err != nil {
-			return Progress{}, fmt.Errorf("restore updated contacts: %w", err)
+	if len(restores) > 0 {
+		if err := contacts.Restore(ctx, tx, restores); err != nil {
+			return Progress{}, err
 		}
 	}
 	if len(eventIDs) > 0 {
