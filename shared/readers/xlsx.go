@@ -26,12 +26,27 @@ type xlsxReader struct {
 	sheet  sheetRows
 }
 
+// xlsxEngine says what reads a workbook's cells.
+type xlsxEngine int
+
+const (
+	// fastFirst: the fast reader (xlsxfast.go), or excelize for a workbook
+	// it does not read as excelize would.
+	fastFirst xlsxEngine = iota
+	// excelizeOnly: excelize, the fast reader's oracle in tests.
+	excelizeOnly
+)
+
 func openXLSX(r io.Reader, opts Options, lim Limits) (Reader, error) {
+	return openXLSXWith(r, opts, lim, fastFirst)
+}
+
+func openXLSXWith(r io.Reader, opts Options, lim Limits, engine xlsxEngine) (Reader, error) {
 	tmp, err := spool(r, opts.TempDir, "portage-*.xlsx")
 	if err != nil {
 		return nil, err
 	}
-	x, err := openSpooledXLSX(tmp, opts, lim)
+	x, err := openSpooledXLSX(tmp, opts, lim, engine)
 	if err != nil {
 		tmp.Close()
 		return nil, err
@@ -39,7 +54,7 @@ func openXLSX(r io.Reader, opts Options, lim Limits) (Reader, error) {
 	return x, nil
 }
 
-func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error) {
+func openSpooledXLSX(tmp *os.File, opts Options, lim Limits, engine xlsxEngine) (Reader, error) {
 	st, err := tmp.Stat()
 	if err != nil {
 		return nil, err
@@ -50,6 +65,14 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits) (*xlsxReader, error
 	}
 	if err := checkZip(zr, lim); err != nil {
 		return nil, err
+	}
+	if engine == fastFirst {
+		if fast, err := openFastXLSX(zr, tmp, opts, lim); err != errSlowPath {
+			if err != nil {
+				return nil, err
+			}
+			return fast, nil
+		}
 	}
 	clean, err := sanitizeWorkbook(zr, workbookPart(zr), lim, opts.TempDir)
 	if err != nil {
@@ -430,24 +453,11 @@ func (x *xlsxReader) nextRow() ([]string, error) {
 }
 
 func (x *xlsxReader) Next() (Record, error) {
-	{
-		r, err := x.sheet.next()
-		if err != nil {
-			return Record{}, err
-		}
-		cells := r.cells
-		rec := Record{Row: r.row}
-		n := len(x.header)
-		if len(cells) > n && !isBlank(cells[n:]) {
-			rec.Problems = append(rec.Problems, Problem{Message: fmt.Sprintf("row has values in %d columns but the header has %d", len(cells), n)})
-			cells = cells[:n]
-		}
-		values := make([]string, n)
-		copy(values, cells)
-		rec.Values = values
-		rec.Problems = append(rec.Problems, cellProblems(x.header, values, x.lim, "utf-8")...)
-		return rec, nil
+	r, err := x.sheet.next()
+	if err != nil {
+		return Record{}, err
 	}
+	return sheetRecord(x.header, r, x.lim), nil
 }
 
 var exponentNumber = regexp.MustCompile(`^-?\d+(\.\d+)?[eE][+-]?\d+$`)
@@ -456,7 +466,7 @@ var exponentNumber = regexp.MustCompile(`^-?\d+(\.\d+)?[eE][+-]?\d+$`)
 // exponent (1.5551234567E+10) in full (15551234567), so that phone numbers
 // and ids keep their digits.
 func plainNumber(s string) string {
-	if !exponentNumber.MatchString(s) {
+	if !strings.ContainsAny(s, "eE") || !exponentNumber.MatchString(s) {
 		return s
 	}
 	f, err := strconv.ParseFloat(s, 64)
