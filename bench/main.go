@@ -92,12 +92,15 @@ func main() {
 	rows := flag.Int("rows", 100_000, "contacts per import and export")
 	rssRows := flag.String("rss-rows", "100000,1000000", "row counts of the memory figures")
 	bigTenant := flag.Int("big-tenant", 1_000_000, "contacts the big tenant holds before the big-tenant import")
+	firstRows := flag.Int("first-rows", 200_000, "contacts of the first import into the new database (step first)")
+	smallTenant := flag.Int("small-tenant", 200_000, "contacts the tenant holds before the small-into-big import")
+	smallRows := flag.Int("small-rows", 20_000, "contacts of the small-into-big import")
 	root := flag.String("root", ".", "the project directory")
 	repeat := flag.Int("repeat", 3, "runs of each import and export figure, each beside its baseline; the median is reported")
 	concurrency := flag.Int("concurrency", 4, "chunk Lambdas at once in end-to-end imports (the Map's MaxConcurrency)")
 	chunkRows := flag.Int("chunk-rows", 5000, "file rows a chunk in end-to-end imports")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the local stack and its Lambdas) to this file")
-	only := flag.String("only", "", "run only these steps (comma-separated): import, update, chunks, export, rollback, memory, big-tenant; update needs import, rollback needs update")
+	only := flag.String("only", "", "run only these steps (comma-separated): first, bystander, prepare, import, update, chunks, export, rollback, memory, small-into-big, big-tenant; first runs before the bystander tenant is added, update needs import, rollback needs update")
 	flag.Parse()
 	ctx := context.Background()
 	if os.Getenv("DATABASE_URL") == "" {
@@ -127,9 +130,13 @@ func main() {
 		run  func(context.Context, *report) error
 	}
 	steps := []step{
+		{"first", func(ctx context.Context, r *report) error { return b.firstImport(ctx, r, *firstRows) }},
+		{"bystander", func(ctx context.Context, r *report) error { return b.addBystander(ctx) }},
+		{"prepare", b.prepareFormats},
 		{"import", b.importNew}, {"update", b.importUpdate}, {"chunks", b.chunkSizes}, {"export", b.exports},
 		{"rollback", b.rollback}, {"memory", func(ctx context.Context, r *report) error { return b.memory(ctx, r, *rssRows) }},
-		{"big-tenant", func(ctx context.Context, r *report) error { return b.bigTenant(ctx, r, *bigTenant) }},
+		{"small-into-big", func(ctx context.Context, r *report) error { return b.bigTenant(ctx, r, *smallTenant, *smallRows) }},
+		{"big-tenant", func(ctx context.Context, r *report) error { return b.bigTenant(ctx, r, *bigTenant, *rows) }},
 	}
 	selected := map[string]bool{}
 	for _, name := range strings.Split(*only, ",") {
@@ -139,12 +146,12 @@ func main() {
 	}
 	for name := range selected {
 		if !slices.ContainsFunc(steps, func(s step) bool { return s.name == name }) {
-			fmt.Fprintf(os.Stderr, "bench: -only: no step %q (import, update, chunks, export, rollback, memory, big-tenant)\n", name)
+			fmt.Fprintf(os.Stderr, "bench: -only: no step %q (first, bystander, prepare, import, update, chunks, export, rollback, memory, small-into-big, big-tenant)\n", name)
 			os.Exit(2)
 		}
 	}
 	for _, step := range steps {
-		if len(selected) > 0 && !selected[step.name] {
+		if len(selected) > 0 && !selected[step.name] && step.name != "bystander" {
 			continue
 		}
 		if err := step.run(ctx, r); err != nil {

@@ -34,9 +34,9 @@ func (b *bench) sameWorkStart(ctx context.Context, path string, tenant uuid.UUID
 	return id, b.copyStaging(ctx, path)
 }
 
-// sameWorkNew creates the file's contacts for tenant and a "created" event
-// for each, holding the row as written.
-func (b *bench) sameWorkNew(ctx context.Context, path string, tenant uuid.UUID) (time.Duration, error) {
+// sameWorkNew creates the file's n contacts for tenant and a "created"
+// event for each, holding the row as written.
+func (b *bench) sameWorkNew(ctx context.Context, path string, tenant uuid.UUID, n int) (time.Duration, error) {
 	start := time.Now()
 	job, err := b.sameWorkStart(ctx, path, tenant)
 	if err != nil {
@@ -55,8 +55,8 @@ func (b *bench) sameWorkNew(ctx context.Context, path string, tenant uuid.UUID) 
 	if err != nil {
 		return 0, err
 	}
-	if int(tag.RowsAffected()) != b.rows {
-		return 0, fmt.Errorf("same-work baseline wrote %d events for %d rows", tag.RowsAffected(), b.rows)
+	if int(tag.RowsAffected()) != n {
+		return 0, fmt.Errorf("same-work baseline wrote %d events for %d rows", tag.RowsAffected(), n)
 	}
 	return time.Since(start), nil
 }
