@@ -240,9 +240,10 @@ func MarkPrepared(ctx context.Context, tx pgx.Tx, id uuid.UUID, p Prepared) erro
 const maxReason = 2000
 
 // MarkFailed records why a job failed. Rows already written stay (and stay
-// rollbackable); a job that already completed or was rolled back is left as
-// it is and ErrWrongState returned. A job failed again keeps its first
-// errors and reason (a cancel, then the execution's end, say cancelled).
+// rollbackable), and the job's counters become those of its committed
+// chunks; a job that already completed, was cancelled or rolled back is
+// left as it is and ErrWrongState returned. A job failed again keeps its
+// first errors and reason.
 func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) error {
 	reason = textcut.Runes(reason, maxReason)
 	errs, _ := json.Marshal([]map[string]any{{"row": 0, "message": reason}})
@@ -260,7 +261,13 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 	if err != nil {
 		return fmt.Errorf("mark import job %s failed: %w", id, err)
 	}
-	return nil
+	// The chunks that committed stay, and can be rolled back: the counters
+	// say how much they wrote, and add up over the rows they processed.
+	sums, err := SumChunks(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return SetCounts(ctx, tx, id, sums)
 }
 
 // MarkCancelled ends a job that a person stopped: status cancelled, with the

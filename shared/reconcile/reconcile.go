@@ -141,14 +141,7 @@ func (r Reconciler) strandedImport(ctx context.Context, j jobs.OpenImport) (stri
 // failImport fails a job with the counters of its committed chunks.
 func (r Reconciler) failImport(ctx context.Context, tenant, id uuid.UUID, reason string) error {
 	return postgres.InTenantTx(ctx, r.DB, tenant, func(tx pgx.Tx) error {
-		sums, err := jobs.SumChunks(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := jobs.SetCounts(ctx, tx, id, sums); err != nil {
-			return err
-		}
-		err = jobs.MarkFailed(ctx, tx, id, reason)
+		err := jobs.MarkFailed(ctx, tx, id, reason)
 		if errors.Is(err, jobs.ErrWrongState) {
 			return nil // it ended meanwhile
 		}
