@@ -29,15 +29,25 @@ class APIError extends Error {
 
 function authHeader() { return { "Authorization": "Bearer " + (localStorage.getItem(TOKEN_KEY) || "") }; }
 
+// BUSY_RETRIES: a read the API answers 503 (the database busy or failing
+// over) is asked again after the Retry-After it gave, this many times, while
+// the import or export goes on.
+const BUSY_RETRIES = 8;
+
 async function api(path, { method = "GET", body } = {}) {
   let res;
-  try {
-    res = await fetch(path, {
-      method, body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { ...authHeader(), "Content-Type": "application/json" },
-    });
-  } catch (e) {
-    throw new APIError(0, "network", "Portage cannot be reached. Check your connection and try again.");
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(path, {
+        method, body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { ...authHeader(), "Content-Type": "application/json" },
+      });
+    } catch (e) {
+      throw new APIError(0, "network", "Portage cannot be reached. Check your connection and try again.");
+    }
+    if (res.status !== 503 || method !== "GET" || attempt >= BUSY_RETRIES) break;
+    const wait = Math.min(30, Math.max(1, parseInt(res.headers.get("Retry-After"), 10) || 1));
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
   }
   const text = await res.text();
   let data = {};

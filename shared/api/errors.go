@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/postgres"
 )
 
 // statuses is the one table from an application error's code to the HTTP
@@ -36,16 +37,26 @@ func unauthorized(msg string) error {
 	return &apperr.Error{Code: apperr.Unauthorized, Message: msg}
 }
 
+// retryAfter is how many seconds a client waits before asking again after
+// a 503: the database's pool frees a connection within seconds, a
+// failover within tens.
+const retryAfter = "2"
+
 // writeError writes err as {"error": {code, message, details}} (docs/design.md §9).
 // An error with no application code, or a transient one, is logged; an
 // internal one is shown only as "internal error".
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	err = postgres.AppError(err) // a lost connection or a busy pool is a 503, not a 500
 	e, ok := apperr.As(err)
 	if !ok || e.Code == apperr.Internal || e.Code == apperr.Transient {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if !ok || e.Code == apperr.Internal {
 		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	}
+	if e.Code == apperr.Transient {
+		// The CLI and the page wait this long and ask again.
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	writeJSON(w, Status(e), map[string]any{"error": e})
 }

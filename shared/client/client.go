@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,27 +65,64 @@ func (c *Client) http() *http.Client {
 	return http.DefaultClient
 }
 
+// busyRetries is how many times a read the API answered 503 (the database
+// busy or failing over) is asked again, each after the Retry-After it
+// gave: the import or export goes on meanwhile, and the CLI with it.
+const busyRetries = 8
+
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
-	if err != nil {
-		return err
+	for attempt := 0; ; attempt++ {
+		var rd io.Reader
+		if payload != nil {
+			rd = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http().Do(req)
+		if err != nil {
+			return err
+		}
+		// Only reads are asked again: a write the API refused as busy
+		// may be sent again by the person, who sees the error.
+		if resp.StatusCode == http.StatusServiceUnavailable && method == http.MethodGet && attempt < busyRetries {
+			wait := retryAfter(resp.Header.Get("Retry-After"))
+			resp.Body.Close()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+			continue
+		}
+		return c.finish(resp, out)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+}
+
+// retryAfter reads a Retry-After of seconds (1 s when absent or unreadable,
+// at most 30).
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return time.Second
 	}
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return err
-	}
+	return time.Duration(min(n, 30)) * time.Second
+}
+
+func (c *Client) finish(resp *http.Response, out any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		return decodeError(resp)

@@ -69,12 +69,20 @@ func Run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 		reason = apperr.MessageOf(err)
 	}
 	d.log().ErrorContext(ctx, "export failed", "export_id", exportID, "tenant_id", tenantID, "error", err)
-	ferr := postgres.InTenantTx(context.WithoutCancel(ctx), d.DB, tenantID, func(tx pgx.Tx) error {
-		_, err := jobs.FailExport(ctx, tx, exportID, reason)
+	// The failure is recorded even when the function's deadline is what
+	// ended the export: on a context of its own, with a few seconds.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failTimeout)
+	defer cancel()
+	ferr := postgres.InTenantTx(fctx, d.DB, tenantID, func(tx pgx.Tx) error {
+		_, err := jobs.FailExport(fctx, tx, exportID, reason)
 		return err
 	})
 	return errors.Join(err, ferr)
 }
+
+// failTimeout is how long recording an export's failure may take after the
+// export itself stopped (untilDeadline leaves 20 s for it).
+const failTimeout = 15 * time.Second
 
 var errDone = errors.New("export already ended")
 
@@ -127,9 +135,22 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 	key := ObjectKey(tenantID, exportID, job.FileFormat)
 	where, args := f.SQL(0)
 
+	if err := postgres.InTenantTx(ctx, d.DB, tenantID, func(ptx pgx.Tx) error {
+		return jobs.StartExport(ctx, ptx, exportID, nil)
+	}); err != nil {
+		return err
+	}
 	// One repeatable-read snapshot for the count and the rows: the total is
-	// exactly what the file holds.
-	tx, err := d.DB.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	// exactly what the file holds. It is the only connection the export
+	// holds: its progress is written on another only when one is free at
+	// once, and its end after the snapshot's connection is given back, so
+	// that exports never wait on each other for the pool.
+	conn, err := d.DB.Acquire(ctx)
+	if err != nil {
+		return postgres.AppError(err)
+	}
+	defer conn.Release()
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err
 	}
@@ -153,11 +174,7 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM contacts c WHERE `+where, args...).Scan(total); err != nil {
 			return fmt.Errorf("count contacts: %w", err)
 		}
-	}
-	if err := postgres.InTenantTx(ctx, d.DB, tenantID, func(ptx pgx.Tx) error {
-		return jobs.StartExport(ctx, ptx, exportID, total)
-	}); err != nil {
-		return err
+		d.progress(ctx, tenantID, exportID, 0, total)
 	}
 
 	pr, pw := io.Pipe()
@@ -194,6 +211,10 @@ func run(ctx context.Context, d Deps, tenantID, exportID uuid.UUID) error {
 	if total != nil && written != *total {
 		return fmt.Errorf("wrote %d contacts, counted %d", written, *total)
 	}
+	if err := tx.Rollback(ctx); err != nil {
+		return err
+	}
+	conn.Release()
 	return postgres.InTenantTx(ctx, d.DB, tenantID, func(ptx pgx.Tx) error {
 		return jobs.CompleteExport(ctx, ptx, exportID, fmt.Sprintf("s3://%s/%s", d.Bucket, key), key, counter.n, written)
 	})
@@ -248,17 +269,37 @@ func (d Deps) write(ctx context.Context, tx pgx.Tx, job jobs.ExportJob, fields [
 		}
 		n++
 		if n%every == 0 {
-			if err := postgres.InTenantTx(ctx, d.DB, tenantID, func(ptx pgx.Tx) error {
-				return jobs.ExportProgress(ctx, ptx, job.ID, n)
-			}); err != nil {
-				return n, err
-			}
+			d.progress(ctx, tenantID, job.ID, n, nil)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return n, fmt.Errorf("read contacts: %w", err)
 	}
 	return n, w.close()
+}
+
+// progressWait is how long an export waits for a free connection to
+// record its progress before it skips that record: progress is for people
+// watching, and an export must not wait on other work for it.
+const progressWait = 50 * time.Millisecond
+
+// progress records how many contacts are written (and the total, when
+// given), if a connection is free within progressWait; a failure to record
+// it is logged and the export goes on.
+func (d Deps) progress(ctx context.Context, tenantID, exportID uuid.UUID, n int, total *int) {
+	actx, cancel := context.WithTimeout(ctx, progressWait)
+	conn, err := d.DB.Acquire(actx)
+	cancel()
+	if err != nil {
+		return
+	}
+	defer conn.Release()
+	err = postgres.InTenantTx(ctx, conn, tenantID, func(tx pgx.Tx) error {
+		return jobs.ExportProgress(ctx, tx, exportID, n, total)
+	})
+	if err != nil {
+		d.log().WarnContext(ctx, "export progress not recorded", "export_id", exportID, "error", err)
+	}
 }
 
 func pick(field string, id, workspace *string, values *[contacts.NumFields]*string, tags []string,

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -429,3 +430,94 @@ func TestCopyPathMatchesRowPath(t *testing.T) {
 		}
 	}
 }
+
+// Exports at once on a pool with fewer connections than exports: each
+// holds one connection (its snapshot) and never waits for a second, so all
+// finish. They used to hold their snapshot and wait for another connection
+// for their progress, and a pool of two froze behind two exports.
+func TestConcurrentExportsNeedOneConnectionEach(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	small, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: e.db.Config().ConnString(), MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	const exports = 6
+	errs := make(chan error, exports)
+	for i := range exports {
+		id := uuid.New()
+		format := []string{"csv", "json", "xlsx"}[i%3]
+		err := postgres.InTenantTx(ctx, e.db, e.tenant, func(tx pgx.Tx) error {
+			// Selected fields keep every export off COPY: the row path
+			// records its progress as it goes.
+			return jobs.CreateExport(ctx, tx, jobs.NewExport{ID: id, TenantID: e.tenant, ExportType: "full", FileFormat: format,
+				SelectedFields: fields})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			errs <- exporter.Run(ctx, exporter.Deps{DB: small, Store: e.store, Bucket: "exports", ProgressEvery: 1}, e.tenant, id)
+		}()
+	}
+	for range exports {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := countExports(t, e, jobs.StatusCompleted); n != exports {
+		t.Fatalf("%d of %d exports completed", n, exports)
+	}
+}
+
+func countExports(t *testing.T, e *env, status string) int {
+	t.Helper()
+	var n int
+	err := postgres.InTenantTx(context.Background(), e.db, e.tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT count(*) FROM export_jobs WHERE status = $1`, status).Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// An export whose function's deadline passes is marked failed, though the
+// context it was given has ended.
+func TestExportPastItsDeadlineIsMarkedFailed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := uuid.New()
+	err := postgres.InTenantTx(context.Background(), e.db, e.tenant, func(tx pgx.Tx) error {
+		return jobs.CreateExport(context.Background(), tx, jobs.NewExport{ID: id, TenantID: e.tenant, ExportType: "full", FileFormat: "csv"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err = exporter.Run(ctx, exporter.Deps{DB: e.db, Store: stallingStore{cancel}, Bucket: "exports"}, e.tenant, id)
+	if err == nil {
+		t.Fatal("the export did not fail")
+	}
+	if n := countExports(t, e, jobs.StatusFailed); n != 1 {
+		t.Fatalf("the export past its deadline is not failed (%d failed)", n)
+	}
+}
+
+// stallingStore ends the export's context while the file is being sent,
+// as a Lambda deadline does.
+type stallingStore struct{ cancel context.CancelFunc }
+
+func (s stallingStore) Put(ctx context.Context, key string, r io.Reader) error {
+	s.cancel()
+	<-ctx.Done()
+	io.Copy(io.Discard, r)
+	return ctx.Err()
+}
+func (stallingStore) Get(context.Context, string) (io.ReadCloser, error) {
+	return nil, errors.New("no")
+}
+func (stallingStore) Delete(context.Context, string) error { return nil }

@@ -155,9 +155,11 @@ func StartExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, total *int) error
 	return nil
 }
 
-// ExportProgress records how many contacts have been written.
-func ExportProgress(ctx context.Context, tx pgx.Tx, id uuid.UUID, processed int) error {
-	_, err := tx.Exec(ctx, `UPDATE export_jobs SET processed_contacts = $2 WHERE id = $1`, id, processed)
+// ExportProgress records how many contacts have been written, and the
+// total when it is given (nil leaves it).
+func ExportProgress(ctx context.Context, tx pgx.Tx, id uuid.UUID, processed int, total *int) error {
+	_, err := tx.Exec(ctx, `UPDATE export_jobs SET processed_contacts = $2, total_contacts = coalesce($3, total_contacts) WHERE id = $1`,
+		id, processed, total)
 	return err
 }
 

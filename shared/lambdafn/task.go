@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/portagehq/portage/shared/apperr"
+	"github.com/portagehq/portage/shared/postgres"
 )
 
 // LambdaRetryable are the errors the Lambda service and runtime report for
@@ -44,6 +45,10 @@ func Task[In, Out any](h func(context.Context, In) (Out, error)) func(context.Co
 		}()
 		out, err = h(ctx, in)
 		if err != nil {
+			// A lost connection anywhere below is transient, whichever
+			// step it reached (import-fail's included), and Step Functions
+			// retries it.
+			err = postgres.AppError(err)
 			err = messages.InvokeResponse_Error{Type: apperr.TaskName(err), Message: err.Error()}
 		}
 		return out, err

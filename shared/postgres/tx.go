@@ -9,6 +9,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portagehq/portage/shared/apperr"
 )
 
 // Beginner is what InTenantTx needs: a pool, a connection or a transaction
@@ -22,10 +25,11 @@ type Beginner interface {
 // (set_config(..., true)), so nothing leaks to the next user of the
 // connection. fn's error rolls the transaction back and is returned as is.
 func InTenantTx(ctx context.Context, db Beginner, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
-	tx, err := db.Begin(ctx)
+	tx, release, err := Begin(ctx, db)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return err
 	}
+	defer release()
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
 	if err := SetTenant(ctx, tx, tenantID); err != nil {
 		return err
@@ -37,6 +41,44 @@ func InTenantTx(ctx context.Context, db Beginner, tenantID uuid.UUID, fn func(pg
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// AcquireTimeout bounds how long a transaction waits for a free
+// connection of a pool. A pool that stays saturated longer is a transient
+// error (a 503 with Retry-After at the API, a retried step in the
+// pipeline): nothing queues without end behind others.
+const AcquireTimeout = 10 * time.Second
+
+// ErrBusy is the cause of the transient error of a pool with no connection
+// free within AcquireTimeout.
+var ErrBusy = errors.New("the database is busy")
+
+// Begin starts a transaction on db. From a pool it waits at most
+// AcquireTimeout for a connection; release gives the connection back and
+// must be called after the transaction ends.
+func Begin(ctx context.Context, db Beginner) (tx pgx.Tx, release func(), err error) {
+	pool, ok := db.(*pgxpool.Pool)
+	if !ok {
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("begin: %w", err)
+		}
+		return tx, func() {}, nil
+	}
+	actx, cancel := context.WithTimeout(ctx, AcquireTimeout)
+	conn, err := pool.Acquire(actx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil, apperr.Retryable(fmt.Errorf("%w: no connection free within %s", ErrBusy, AcquireTimeout))
+		}
+		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	if tx, err = conn.Begin(ctx); err != nil {
+		conn.Release()
+		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	return tx, conn.Release, nil
 }
 
 // StatementTimeout bounds every statement of a tenant transaction unless the
