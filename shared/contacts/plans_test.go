@@ -150,6 +150,12 @@ func TestPlansProbeWhateverTheStatistics(t *testing.T) {
 				if _, err := tx.Exec(ctx, restoreIndexOrder); err != nil {
 					return err
 				}
+				var events, ids arrayBuilder
+				for _, m := range prev {
+					events.add(uuid.New().String())
+					ids.add(m.Row.ID.String())
+				}
+				expectEvents(t, tx, "undone_before", "contact_id = ", events.String(), ids.String(), prevs.String())
 				return nil
 			})
 		})
@@ -157,8 +163,21 @@ func TestPlansProbeWhateverTheStatistics(t *testing.T) {
 }
 
 // expectProbes EXPLAINs the named statement with args and fails the test
-// unless every scan of contacts in its plan probes by key, id or ctid.
+// unless every scan of contacts in its plan probes by key, id or ctid (and
+// import_events are read by job, from where the last batch stopped).
 func expectProbes(t *testing.T, tx pgx.Tx, name string, args ...any) {
+	t.Helper()
+	expectPlan(t, tx, name, "import_job_id = ", true, args...)
+}
+
+// expectEvents is expectProbes for a statement that reads import_events
+// (through an index condition holding eventsBy) and no contacts.
+func expectEvents(t *testing.T, tx pgx.Tx, name, eventsBy string, args ...any) {
+	t.Helper()
+	expectPlan(t, tx, name, eventsBy, false, args...)
+}
+
+func expectPlan(t *testing.T, tx pgx.Tx, name, eventsBy string, readsContacts bool, args ...any) {
 	t.Helper()
 	var out []byte
 	if err := tx.QueryRow(context.Background(), "EXPLAIN (FORMAT JSON) "+statements[name], args...).Scan(&out); err != nil {
@@ -171,11 +190,13 @@ func expectProbes(t *testing.T, tx pgx.Tx, name string, args ...any) {
 	scans := 0
 	var walk func(n planNode)
 	walk = func(n planNode) {
-		if n.Relation == "import_events" && n.NodeType != "ModifyTable" &&
-			(n.NodeType != "Index Scan" || !strings.Contains(n.IndexCond, "import_job_id = ") || !strings.Contains(n.IndexCond, "id < ")) {
+		batch := eventsBy == "import_job_id = "
+		if n.Relation == "import_events" && n.NodeType != "ModifyTable" && (!n.reachedBy(eventsBy) ||
+			batch && (n.NodeType != "Index Scan" || !strings.Contains(n.IndexCond, "id < "))) {
 			// A rollback batch reads its job's events along the index from
-			// where the last batch stopped: n events, not the job's rest.
-			t.Errorf("%s reads import_events by %s (index cond %q), not from where the last batch stopped:\n%s", name, n.NodeType, n.IndexCond, out)
+			// where the last batch stopped: n events, not the job's rest;
+			// a contact's events come from the contact's index.
+			t.Errorf("%s reads import_events by %s (index cond %q), not by %q:\n%s", name, n.NodeType, n.IndexCond, eventsBy, out)
 		}
 		if n.Relation == "contacts" && n.NodeType != "ModifyTable" {
 			scans++
@@ -189,7 +210,7 @@ func expectProbes(t *testing.T, tx pgx.Tx, name string, args ...any) {
 		}
 	}
 	walk(plans[0].Plan)
-	if scans == 0 {
+	if readsContacts && scans == 0 {
 		t.Errorf("%s: no scan of contacts in the plan:\n%s", name, out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -56,10 +57,14 @@ ORDER BY b.id DESC`
 // then read backwards along the (job, id) index from where the last batch
 // stopped, n events whatever the job holds: a plan that believed the job
 // small would gather all its events left and sort them, every batch (an
-// undo of 300,000 events that sat at 0 for 15 minutes).
+// undo of 300,000 events that sat at 0 for 15 minutes). The sort after the
+// batch is then disabled but the only one, and a disabled plan's cost
+// would have PostgreSQL compile it (JIT) every batch: jit is off too.
 const (
-	inIndexOrder      = `SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)`
-	restoreIndexOrder = `SELECT set_config('enable_sort', 'on', true), set_config('enable_bitmapscan', 'on', true)`
+	inIndexOrder = `SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
+	set_config('jit', 'off', true)`
+	restoreIndexOrder = `SELECT set_config('enable_sort', 'on', true), set_config('enable_bitmapscan', 'on', true),
+	set_config('jit', 'on', true)`
 )
 
 // RollbackBatch reads up to n events of job jobID that no reversal has
@@ -99,6 +104,94 @@ func readBatch(br pgx.BatchResults) ([]Reverting, error) {
 		batch = append(batch, r)
 	}
 	return batch, rows.Err()
+}
+
+// undoneBeforeSQL looks, for each event $1 (on contact $2, which it found
+// holding $3), at the write on that contact just before it: the write
+// $3 came from. It is given back when the import that made it was undone
+// and left it as a conflict, which happens exactly when this event's write
+// stood on top of it: undoing this event then gives the contact what was
+// there before that write too. The events of a contact come from its
+// contact_id index alone, kept apart (OFFSET 0) from the id comparison
+// and the ORDER BY … LIMIT, which would otherwise tempt a plan to range
+// over the primary key of every event before this one. x.i numbers the
+// rows.
+const undoneBeforeSQL = `
+SELECT x.i, p.id, p.event_type, p.previous_data
+FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS x(event_id, contact_id, previous, i),
+LATERAL (SELECT e.id, e.event_type, e.previous_data, e.new_data
+	FROM (SELECT e.* FROM import_events e
+	      WHERE e.contact_id = x.contact_id AND e.event_type IN ('created', 'updated')
+	      OFFSET 0) e
+	WHERE e.id < x.event_id
+	ORDER BY e.id DESC LIMIT 1) p
+WHERE p.new_data = x.previous::jsonb
+  AND EXISTS (SELECT 1 FROM import_event_reversals r WHERE r.event_id = p.id AND r.outcome = 'conflict')`
+
+// BeforeUndone decides what undoing each updated event of restores gives
+// back, when imports overlapped: an event's previous data is what another
+// import wrote, and if that import was undone (its write left as a
+// conflict, under this one), the contact goes back past it, to what was
+// there before both, or is deleted if that import created it. It returns
+// the events to restore (PreviousData set to what to restore) and those
+// whose contact is to be soft-deleted. Overlaps of any depth are followed,
+// one round trip a level.
+func BeforeUndone(ctx context.Context, tx pgx.Tx, restores []Reverting) (restore, remove []Reverting, err error) {
+	restores = slices.Clone(restores)
+	// at[i] is the event whose predecessor is looked at next for restores[i].
+	at := make([]uuid.UUID, len(restores))
+	gone := make([]bool, len(restores))
+	pending := make([]int, len(restores))
+	for i, r := range restores {
+		at[i], pending[i] = r.EventID, i
+	}
+	for depth := 0; len(pending) > 0; depth++ {
+		if depth > 1000 {
+			return nil, nil, fmt.Errorf("undo: overlapping imports of one contact nest deeper than %d", depth)
+		}
+		var events, ids, prevs arrayBuilder
+		for _, i := range pending {
+			events.add(at[i].String())
+			ids.add(restores[i].ContactID.String())
+			prevs.add(string(restores[i].PreviousData))
+		}
+		rows, err := tx.Query(ctx, undoneBeforeSQL, events.String(), ids.String(), prevs.String())
+		if err != nil {
+			return nil, nil, fmt.Errorf("undo: follow overlapping imports: %w", err)
+		}
+		var next []int
+		for rows.Next() {
+			var n int
+			var id uuid.UUID
+			var typ string
+			var prev []byte
+			if err := rows.Scan(&n, &id, &typ, &prev); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("undo: follow overlapping imports: %w", err)
+			}
+			i := pending[n-1]
+			at[i] = id
+			if typ == "created" {
+				gone[i] = true
+				continue
+			}
+			restores[i].PreviousData = prev
+			next = append(next, i)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("undo: follow overlapping imports: %w", err)
+		}
+		pending = next
+	}
+	for i, r := range restores {
+		if gone[i] {
+			remove = append(remove, r)
+		} else {
+			restore = append(restore, r)
+		}
+	}
+	return restore, remove, nil
 }
 
 // softDeleteSQL soft-deletes the live contacts at the ctids $1.

@@ -28,6 +28,7 @@ var statements = map[string]string{
 	"rollback_batch":   rollbackBatchSQL,
 	"soft_delete":      softDeleteSQL,
 	"restore":          restoreSQL,
+	"undone_before":    undoneBeforeSQL,
 }
 
 // TestStatementsMatchGoldenFiles fails when a built statement differs from

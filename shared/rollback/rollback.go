@@ -142,6 +142,11 @@ func batchTx(ctx context.Context, tx pgx.Tx, tenantID, jobID uuid.UUID, n int) (
 		outcomes = append(outcomes, &outcome)
 		conflicts = append(conflicts, conflict)
 	}
+	restores, created, err := contacts.BeforeUndone(ctx, tx, restores)
+	if err != nil {
+		return Progress{}, err
+	}
+	deletes = append(deletes, created...)
 	if len(deletes) > 0 {
 		if err := contacts.SoftDelete(ctx, tx, deletes); err != nil {
 			return Progress{}, err
