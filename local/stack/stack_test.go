@@ -919,3 +919,43 @@ func TestStepFunctionsConsoleCalls(t *testing.T) {
 		t.Fatalf("map run %+v %v", run, err)
 	}
 }
+
+// The reconciler looks at every open import, a page at a time: 120
+// uploads still within their window (older than the stranded job, so
+// first in line) no longer hide a job whose execution is gone.
+func TestReconcilerSeesPastAbandonedUploads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	if _, err := e.api.ListImports(ctx, 1); err != nil { // the API creates the token's tenant
+		t.Fatal(err)
+	}
+	admin := e.owner(t)
+	if _, err := admin.Exec(ctx, `INSERT INTO import_jobs (id, tenant_id, file_name, status, created_at)
+		SELECT gen_random_uuid(), $1, 'abandoned.csv', 'pending', now() AT TIME ZONE 'UTC' - interval '2 hours'
+		FROM generate_series(1, 120)`, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+	stranded := uuid.New()
+	if _, err := admin.Exec(ctx, `INSERT INTO import_jobs (id, tenant_id, file_name, status, total_rows, created_at)
+		VALUES ($1, $2, 'stranded.csv', 'processing', 1, now() AT TIME ZONE 'UTC' - interval '10 minutes')`, stranded, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `INSERT INTO import_job_details (import_job_id, tenant_id, source_key) VALUES ($1, $2, 'k')`, stranded, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+	r := reconcile.Reconciler{DB: e.st.SweeperDB, SFN: e.st.SFN, StateMachineARN: e.st.MachineARN}
+	got, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Imports != 1 {
+		t.Fatalf("failed %d imports, want the stranded one", got.Imports)
+	}
+	if j, err := e.api.GetImport(ctx, stranded.String()); err != nil || j.Status != "failed" {
+		t.Fatalf("stranded job behind 120 open uploads: %s, %v", j.Status, err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM import_jobs WHERE status = 'pending'`); n != 120 {
+		t.Fatalf("%d uploads still waiting, want 120", n)
+	}
+}

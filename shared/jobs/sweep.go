@@ -21,11 +21,18 @@ type OpenImport struct {
 	StartedAt    *time.Time
 }
 
-// OpenImports returns up to limit pending, awaiting_review or processing jobs of any
-// tenant, oldest first.
-func OpenImports(ctx context.Context, tx pgx.Tx, limit int) ([]OpenImport, error) {
+// OpenImports returns up to limit pending, awaiting_review or processing
+// jobs of any tenant, oldest first, after the job after (nil: from the
+// first): a caller pages through them all.
+func OpenImports(ctx context.Context, tx pgx.Tx, after *OpenImport, limit int) ([]OpenImport, error) {
+	var afterAt time.Time
+	afterID := uuid.Nil
+	if after != nil {
+		afterAt, afterID = after.CreatedAt, after.ID
+	}
 	rows, err := tx.Query(ctx, `SELECT id, tenant_id, status, created_at, started_at FROM import_jobs
-		WHERE status IN ('pending', 'awaiting_review', 'processing') ORDER BY created_at LIMIT $1`, limit)
+		WHERE status IN ('pending', 'awaiting_review', 'processing') AND (created_at, id) > ($1, $2)
+		ORDER BY created_at, id LIMIT $3`, afterAt, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find open imports: %w", err)
 	}

@@ -65,40 +65,52 @@ func (r Reconciler) Handle(ctx context.Context) error {
 	return err
 }
 
-// Run fails every stranded job it finds, at most 100 of each kind a run.
+// Run fails every stranded import it finds, looking at every open one a
+// page at a time (abandoned uploads, however many, hide no stranded job
+// behind them), and at most 100 stranded exports a run.
 func (r Reconciler) Run(ctx context.Context) (Result, error) {
 	var res Result
-	imports, err := r.openImports(ctx)
-	if err != nil {
-		return res, err
-	}
-	for _, j := range imports {
-		reason, stranded, err := r.strandedImport(ctx, j)
+	var after *jobs.OpenImport
+	for {
+		page, err := r.openImports(ctx, after)
 		if err != nil {
 			return res, err
 		}
-		if !stranded {
-			continue
+		for _, j := range page {
+			reason, stranded, err := r.strandedImport(ctx, j)
+			if err != nil {
+				return res, err
+			}
+			if !stranded {
+				continue
+			}
+			if err := r.failImport(ctx, j.TenantID, j.ID, reason); err != nil {
+				return res, err
+			}
+			res.Imports++
+			r.log().WarnContext(ctx, "stranded import failed", "job_id", j.ID, "tenant_id", j.TenantID, "reason", reason)
 		}
-		if err := r.failImport(ctx, j.TenantID, j.ID, reason); err != nil {
-			return res, err
+		if len(page) < openPage {
+			break
 		}
-		res.Imports++
-		r.log().WarnContext(ctx, "stranded import failed", "job_id", j.ID, "tenant_id", j.TenantID, "reason", reason)
+		after = &page[len(page)-1]
 	}
 	n, err := r.failExports(ctx)
 	res.Exports = n
 	return res, err
 }
 
-func (r Reconciler) openImports(ctx context.Context) ([]jobs.OpenImport, error) {
+// openPage is how many open imports a query of the reconciler reads.
+const openPage = 100
+
+func (r Reconciler) openImports(ctx context.Context, after *jobs.OpenImport) ([]jobs.OpenImport, error) {
 	var out []jobs.OpenImport
 	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
 		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
 			return err
 		}
 		var err error
-		out, err = jobs.OpenImports(ctx, tx, 100)
+		out, err = jobs.OpenImports(ctx, tx, after, openPage)
 		return err
 	})
 	return out, err
