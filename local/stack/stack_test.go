@@ -160,7 +160,7 @@ func TestImportThroughTheStack(t *testing.T) {
 		if err := e.api.Errors(context.Background(), j.ID.String(), &report); err != nil {
 			t.Fatal(err)
 		}
-		want := "row,result,errors,Email,First Name,Company\n4,error,Email: not a valid email address: no @,broken,Carl,\n6,skipped,duplicate of row 2,ADA@example.com,Ada2,\n"
+		want := "row,result,errors,Email,First Name,Company\n4,error,Email: not a valid email address: it has no @,broken,Carl,\n6,skipped,duplicate of row 2,ADA@example.com,Ada2,\n"
 		if report.String() != want {
 			t.Fatalf("error report:\n%s\nwant\n%s", report.String(), want)
 		}

@@ -51,7 +51,7 @@ func TestImportCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErrs := []mapping.RowError{
-		{Row: 3, Column: "E-mail Address", Value: "not-an-email", Message: "not a valid email address: no @"},
+		{Row: 3, Column: "E-mail Address", Value: "not-an-email", Message: "not a valid email address: it has no @"},
 		{Row: 6, Column: "E-mail Address", Message: "email is required: it is the match key"},
 	}
 	if len(errs) != 2 || errs[0] != wantErrs[0] || errs[1] != wantErrs[1] {
@@ -62,7 +62,7 @@ func TestImportCSV(t *testing.T) {
 	// original values.
 	report := e.object(t, "imports/"+e.Tenant.String()+"/"+j.ID.String()+"/errors.csv")
 	wantReport := "row,result,errors,E-mail Address,Given Name,Surname,Mobile Phone,Zip,Tags\n" +
-		"3,error,E-mail Address: not a valid email address: no @,not-an-email,Bob,,,,\n" +
+		"3,error,E-mail Address: not a valid email address: it has no @,not-an-email,Bob,,,,\n" +
 		"4,skipped,duplicate of row 2,ADA@example.com ,Ada,Again,,,\n" +
 		"6,error,E-mail Address: email is required: it is the match key,,Nobody,,,,\n"
 	if report != wantReport {

@@ -151,7 +151,7 @@ func TestMapRow(t *testing.T) {
 			name:   "CollectsAllErrors",
 			values: []string{"not-an-email", strings.Repeat("x", 101), "", "call me", "no spaces allowed.com x", "", "", "03/04/2024", "lots", "maybe", ""},
 			errs: []string{
-				"email: not a valid email address: no @",
+				"email: not a valid email address: it has no @",
 				"first_name: first_name is 101 characters long, more than the 100 allowed",
 				"phone: not a valid phone number",
 				"website: not a valid website: it contains spaces",
@@ -173,7 +173,7 @@ func TestMapRow(t *testing.T) {
 		{
 			name:   "BadEmails",
 			values: []string{"ada@localhost", "", "", "", "", "", "", "", "", "", ""},
-			errs:   []string{"email: not a valid email address: the domain has no dot"},
+			errs:   []string{"email: not a valid email address: the domain has no dot (an address ends in a domain like example.com)"},
 		},
 		{
 			name:   "NulByte",
@@ -296,5 +296,47 @@ func TestMessagesNameAFewColumns(t *testing.T) {
 	_, err := mapping.Resolve(header, nil, mapping.Options{})
 	if err == nil || len(err.Error()) > 1500 || !strings.Contains(err.Error(), "and 470 more") {
 		t.Fatalf("%d bytes: %.300v", len(err.Error()), err)
+	}
+}
+
+// Email identity (docs/decisions.md, "Email addresses"): an
+// internationalized domain is one contact in either form, an address with
+// letters of any script before the @ is taken (RFC 6531, which Gmail and
+// Outlook deliver), and a refusal says what to fix.
+func TestEmailIdentity(t *testing.T) {
+	t.Parallel()
+	p, err := mapping.Resolve([]string{"email"}, nil, mapping.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ in, want, problem string }{
+		{"user@bücher.de", "user@bücher.de", ""},
+		{"user@xn--bcher-kva.de", "user@bücher.de", ""},
+		{"User@BÜCHER.de", "user@bücher.de", ""},
+		{"jürgen@example.de", "jürgen@example.de", ""},
+		{"åsa@example.se", "åsa@example.se", ""},
+		{"用户@例子.广告", "用户@例子.广告", ""},
+		{"mailto:Ada@Example.com", "ada@example.com", ""},
+		{"ada@example", "", "the domain has no dot"},
+		{"ada@example,com", "", "the domain has a comma (did you mean a dot?)"},
+		{"ada,lovelace@example.com", "", "has a comma (did you mean a dot?)"},
+		{"ada..lovelace@example.com", "", "two dots in a row"},
+		{".ada@example.com", "", "begins or ends with a dot"},
+		{"ada(at)example.com", "", "write @ instead of (at)"},
+		{"ada@@example.com", "", "more than one @"},
+		{"ada lovelace@example.com", "", "contains a space"},
+		{"ada<x>@example.com", "", `holds '<'`},
+		{"ada@exa_mple.com", "", `the domain holds '_'`},
+		{"ada@example.c0m", "", "not a top-level domain"},
+		{"ada@-example.com", "", "begins or ends with a hyphen"},
+	}
+	for _, tt := range tests {
+		got, errs := p.Map(readers.Record{Row: 2, Values: []string{tt.in}})
+		switch {
+		case tt.problem == "" && (len(errs) > 0 || got.Values[0] != tt.want):
+			t.Errorf("%q: %q %v, want %q", tt.in, got.Values[0], errs, tt.want)
+		case tt.problem != "" && (len(errs) != 1 || !strings.Contains(errs[0].Message, tt.problem)):
+			t.Errorf("%q: %v, want a problem saying %q", tt.in, errs, tt.problem)
+		}
 	}
 }

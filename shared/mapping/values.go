@@ -8,45 +8,116 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"golang.org/x/net/idna"
 )
 
 var (
-	emailLocal  = regexp.MustCompile(`^[a-z0-9!#$%&'*+/=?^_{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_{|}~-]+)*$`)
-	domainLabel = regexp.MustCompile(`^[\p{L}\p{N}]([\p{L}\p{N}-]*[\p{L}\p{N}])?$`)
+	// emailLocal is a dot-atom of RFC 5322's characters and, as RFC 6531
+	// allows (SMTPUTF8, which Gmail and Outlook deliver), any letter or
+	// digit of any script.
+	emailLocal  = regexp.MustCompile(`^[\p{L}\p{M}\p{N}!#$%&'*+/=?^_{|}~-]+(\.[\p{L}\p{M}\p{N}!#$%&'*+/=?^_{|}~-]+)*$`)
+	domainLabel = regexp.MustCompile(`^[\p{L}\p{M}\p{N}]([\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?$`)
+	// emailDomain maps a domain as a browser's address bar does (UTS 46:
+	// lower case, compatibility forms folded), to its Unicode form.
+	emailDomain = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false))
 )
 
 // normalizeEmail lower-cases an address and checks its syntax: one @, a
-// dot-atom local part of at most 64 characters, a domain of letters, digits
-// and hyphens with a top-level label of two letters or more. A "mailto:"
-// prefix is dropped.
+// dot-atom local part of at most 64 bytes (letters of any script allowed,
+// RFC 6531), a domain of labels of letters, digits and hyphens with a
+// top-level label of two letters or more. A "mailto:" prefix is dropped.
+// An internationalized domain is kept in its Unicode form, whichever form
+// the file wrote it in, so that user@bücher.de and user@xn--bcher-kva.de
+// are one contact. A refusal says what is wrong in words a person can act
+// on.
 func normalizeEmail(v string) (string, string) {
 	v = strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(v, "mailto:"), "MAILTO:"))
+	const bad = "not a valid email address: "
 	if strings.ContainsFunc(v, unicode.IsSpace) {
-		return "", "not a valid email address: it contains spaces"
+		return "", bad + "it contains a space"
 	}
 	local, domain, ok := strings.Cut(v, "@")
 	if !ok {
-		return "", "not a valid email address: no @"
+		if strings.Contains(v, "(at)") || strings.Contains(v, "[at]") {
+			return "", bad + "it has no @ (write @ instead of (at))"
+		}
+		return "", bad + "it has no @"
 	}
 	if strings.Contains(domain, "@") {
-		return "", "not a valid email address: more than one @"
+		return "", bad + "it has more than one @"
 	}
-	if local == "" || len(local) > 64 || !emailLocal.MatchString(local) {
-		return "", "not a valid email address: the part before @ is malformed"
+	if msg := localProblem(local); msg != "" {
+		return "", bad + msg
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
-		return "", "not a valid email address: the domain has no dot"
+	if strings.Contains(domain, ",") {
+		return "", bad + "the domain has a comma (did you mean a dot?)"
 	}
+	if strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, ".") || strings.Contains(domain, "..") {
+		return "", bad + "the domain has an empty part between dots"
+	}
+	if !strings.Contains(domain, ".") {
+		return "", bad + "the domain has no dot (an address ends in a domain like example.com)"
+	}
+	if r, ok := firstOutside(domain, func(r rune) bool {
+		return r == '-' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.M, r)
+	}); ok {
+		return "", bad + fmt.Sprintf("the domain holds %q, which a domain cannot", r)
+	}
+	for _, l := range strings.Split(domain, ".") {
+		if strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
+			return "", bad + "a part of the domain begins or ends with a hyphen"
+		}
+	}
+	unicodeDomain, err := emailDomain.ToUnicode(domain)
+	if err != nil {
+		return "", bad + "the domain is not a valid domain name"
+	}
+	labels := strings.Split(unicodeDomain, ".")
 	for _, l := range labels {
 		if !domainLabel.MatchString(l) {
-			return "", "not a valid email address: the domain is malformed"
+			return "", bad + "a part of the domain begins or ends with a hyphen"
 		}
 	}
 	if tld := labels[len(labels)-1]; len([]rune(tld)) < 2 || strings.IndexFunc(tld, unicode.IsDigit) >= 0 {
-		return "", "not a valid email address: the domain's last part is not a top-level domain"
+		return "", bad + fmt.Sprintf("the domain ends in %q, which is not a top-level domain like .com or .de", tld)
 	}
-	return v, ""
+	return local + "@" + unicodeDomain, ""
+}
+
+// localProblem says what is wrong with the part of an address before the
+// @, or "".
+func localProblem(local string) string {
+	switch {
+	case local == "":
+		return "nothing comes before the @"
+	case len(local) > 64:
+		return "the part before the @ is longer than 64 characters"
+	case strings.HasPrefix(local, ".") || strings.HasSuffix(local, "."):
+		return "the part before the @ begins or ends with a dot"
+	case strings.Contains(local, ".."):
+		return "the part before the @ has two dots in a row"
+	case strings.Contains(local, ","):
+		return "the part before the @ has a comma (did you mean a dot?)"
+	case !emailLocal.MatchString(local):
+		if r, ok := firstOutside(local, func(r rune) bool {
+			return r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.M, r) || strings.ContainsRune("!#$%&'*+/=?^_{|}~-", r)
+		}); ok {
+			return fmt.Sprintf("the part before the @ holds %q, which an address cannot", r)
+		}
+		return "the part before the @ is not valid"
+	}
+	return ""
+}
+
+// firstOutside returns the first rune of s that ok refuses.
+func firstOutside(s string, ok func(rune) bool) (rune, bool) {
+	for _, r := range s {
+		if !ok(r) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 var phoneExt = regexp.MustCompile(`(?i)\s*(?:ext\.?|extension|x|#)\s*(\d{1,6})$`)
