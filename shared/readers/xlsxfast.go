@@ -39,7 +39,7 @@ type xlsxFast struct {
 	tmp     *os.File
 	part    io.ReadCloser
 	scan    *xmlScan
-	sst     []string
+	sst     sharedStrings
 	formats []cellFormat
 	// date1904: the workbook counts dates from 1904.
 	date1904 bool
@@ -266,6 +266,46 @@ func classify(id int, custom map[int]string) (cellFormat, bool) {
 	return cellFormat{}, true
 }
 
+// sharedStrings holds a workbook's shared texts in one buffer: two million
+// of them (the limit) as Go strings took 400 MiB, as offsets into one
+// buffer they take their bytes and 4 more each.
+type sharedStrings struct {
+	text []byte
+	ends []uint32
+}
+
+func (s *sharedStrings) add(v string) {
+	s.text = append(s.text, v...)
+	s.ends = append(s.ends, uint32(len(s.text)))
+}
+
+// addParts adds the text of plain then runs, its escapes decoded, without
+// a string in between.
+func (s *sharedStrings) addParts(plain, runs []byte) {
+	if bytes.Contains(plain, []byte("_x")) || bytes.Contains(runs, []byte("_x")) || hasSplitEscape(plain, runs) {
+		s.add(bstrDecode(string(plain) + string(runs)))
+		return
+	}
+	s.text = append(append(s.text, plain...), runs...)
+	s.ends = append(s.ends, uint32(len(s.text)))
+}
+
+// hasSplitEscape: an escape that begins at the end of plain and ends in
+// runs ("_" then "x0041_").
+func hasSplitEscape(plain, runs []byte) bool {
+	return len(plain) > 0 && plain[len(plain)-1] == '_' && len(runs) > 0 && runs[0] == 'x'
+}
+
+func (s *sharedStrings) len() int { return len(s.ends) }
+
+func (s *sharedStrings) get(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = s.ends[i-1]
+	}
+	return string(s.text[start:s.ends[i]])
+}
+
 // readSharedStrings reads the shared strings part, each string as excelize
 // gives it: its text, or its runs' texts joined, _xHHHH_ escapes decoded.
 func (x *xlsxFast) readSharedStrings(zf *zip.File, total *int64) error {
@@ -276,13 +316,25 @@ func (x *xlsxFast) readSharedStrings(zf *zip.File, total *int64) error {
 	if err != nil {
 		return fileErrorf("the workbook cannot be read: %v", err)
 	}
-	defer rc.Close()
+	// A first pass only counts, through the guard: a part past the limits
+	// is refused before anything of it is kept, and the second pass knows
+	// how many strings to make room for.
 	guard := &partGuard{w: io.Discard, part: zf.Name, max: min(x.lim.MaxXLSXPartBytes, x.lim.MaxSharedStringBytes), total: total,
 		maxTotal: x.lim.MaxUnzippedBytes, maxRun: 6*x.lim.MaxCellBytes + 1024, cellLimit: x.lim.MaxCellBytes, scan: true,
 		maxStrings: x.lim.MaxSharedStrings, countStrings: true}
-	sc := newXMLScan(io.TeeReader(rc, guard))
+	_, err = io.Copy(guard, rc)
+	rc.Close()
+	if err != nil {
+		return asFileError(err)
+	}
+	x.sst.ends = make([]uint32, 0, guard.strings)
+	if rc, err = zf.Open(); err != nil {
+		return fileErrorf("the workbook cannot be read: %v", err)
+	}
+	defer rc.Close()
+	sc := newXMLScan(rc)
 	var plain, runs []byte
-	var inSI, inRun, inPhonetic, inT, sawT bool
+	var inSI, inRun, inPhonetic, inT bool
 	for {
 		k, err := sc.next()
 		if err != nil {
@@ -291,34 +343,35 @@ func (x *xlsxFast) readSharedStrings(zf *zip.File, total *int64) error {
 		if k == tokEOF {
 			return nil
 		}
-		name := string(sc.name)
 		switch k {
 		case tokStart, tokEmpty:
-			switch {
-			case name == "si":
-				inSI, plain, runs, sawT = true, plain[:0], runs[:0], false
+			// switch string(b) compares without allocating a string.
+			switch string(sc.name) {
+			case "si":
+				inSI, plain, runs = true, plain[:0], runs[:0]
 				if k == tokEmpty {
-					x.sst = append(x.sst, "")
+					x.sst.add("")
 					inSI = false
 				}
-			case name == "r":
+			case "r":
 				inRun = true
-			case name == "rPh":
+			case "rPh":
 				inPhonetic = k == tokStart
-			case name == "t" && inSI && !inPhonetic:
+			case "t":
+				if !inSI || inPhonetic {
+					break
+				}
 				inT = k == tokStart
 				if !inRun {
 					// A later <t> of the item replaces an earlier one.
-					plain, sawT = plain[:0], true
+					plain = plain[:0]
 				}
 			}
 		case tokEnd:
-			switch name {
+			switch string(sc.name) {
 			case "si":
-				s := string(plain) + string(runs)
-				x.sst = append(x.sst, bstrDecode(s))
+				x.sst.addParts(plain, runs)
 				inSI = false
-				_ = sawT
 			case "r":
 				inRun = false
 			case "rPh":
@@ -578,12 +631,11 @@ func (x *xlsxFast) readCell(c *xlsxCell) error {
 		if err != nil {
 			return err
 		}
-		name := string(x.scan.name)
 		switch k {
 		case tokEOF:
 			return io.ErrUnexpectedEOF
 		case tokStart, tokEmpty:
-			switch name {
+			switch string(x.scan.name) {
 			case "v":
 				if k == tokStart {
 					in = "v"
@@ -608,7 +660,7 @@ func (x *xlsxFast) readCell(c *xlsxCell) error {
 				}
 			}
 		case tokEnd:
-			switch name {
+			switch string(x.scan.name) {
 			case "c":
 				c.v = string(x.text)
 				if c.hasIS {
@@ -678,10 +730,10 @@ func (x *xlsxFast) value(c *xlsxCell) (string, error) {
 			return "", nil
 		}
 		i, err := strconv.Atoi(strings.TrimSpace(c.v))
-		if err != nil || i < 0 || i >= len(x.sst) {
-			return "", fileErrorf("a cell refers to shared text number %s, but the workbook holds only %d; the file is damaged: open it in Excel and save it again", strings.TrimSpace(c.v), len(x.sst))
+		if err != nil || i < 0 || i >= x.sst.len() {
+			return "", fileErrorf("a cell refers to shared text number %s, but the workbook holds only %d; the file is damaged: open it in Excel and save it again", strings.TrimSpace(c.v), x.sst.len())
 		}
-		return x.sst[i], nil
+		return x.sst.get(i), nil
 	case "str":
 		return c.v, nil
 	case "inlineStr":
