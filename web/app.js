@@ -72,6 +72,12 @@ function showAlert(text) {
   a.hidden = !text;
 }
 
+// report shows what went wrong with a request, unless it was a 401: api()
+// has already taken the person to the sign-in page and said why there.
+function report(e) {
+  if (e.status !== 401) showAlert(e.message);
+}
+
 function show(view) {
   for (const id of ["signin", "import", "history", "exports"]) $(id).hidden = id !== view;
   for (const b of document.querySelectorAll("nav button[data-view]")) {
@@ -155,7 +161,7 @@ async function signIn(token) {
   try {
     await api("/v1/imports?limit=1");
   } catch (e) {
-    if (e.status !== 401) showAlert(e.message);
+    report(e);
     return;
   }
   openImport();
@@ -215,7 +221,7 @@ async function startUpload(file) {
       $("upload-text").textContent = `${mb(done)} of ${mb(total)} sent`;
     });
   } catch (e) {
-    showAlert(e.message);
+    report(e);
     step("pick");
     return;
   }
@@ -226,9 +232,23 @@ async function startUpload(file) {
 
 // followJob shows whatever step a job is at, and follows it from there.
 async function followJob(id) {
-  const job = await poll(() => api("/v1/imports/" + id), (j) => j.status !== "pending");
+  let job;
+  try {
+    job = await poll(() => api("/v1/imports/" + id), (j) => j.status !== "pending");
+  } catch (e) {
+    report(e);
+    return;
+  }
   if (!job) return;
   state.job = job;
+  if (job.status === "failed" && job.total_rows == null) {
+    // The file could not be read: nothing was imported, so there is no
+    // result to show, only a file to choose again.
+    step("pick");
+    showAlert(`“${job.file_name}” cannot be read: ${job.failure_reason || "the file is damaged"}. Choose another file.`);
+    $("file").focus();
+    return;
+  }
   if (job.status === "awaiting_review") return openReview(job);
   if (job.status === "processing" || job.status === "rolling_back") return followProgress(job);
   return showResult(job);
@@ -252,7 +272,7 @@ async function openReview(job) {
   try {
     inspection = await api(`/v1/imports/${job.id}/preview`);
   } catch (e) {
-    showAlert(e.message);
+    report(e);
     return;
   }
   state.inspection = inspection;
@@ -313,6 +333,10 @@ function checkMapping() {
   const problems = [];
   const byField = {};
   for (const [col, f] of Object.entries(m)) if (f) (byField[f] = byField[f] || []).push(col);
+  const ins = state.inspection;
+  if (ins && ins.rows_counted && ins.estimated_rows === 0) {
+    problems.push({ text: "The file has column names but no contacts under them. Choose another file.", focus: $("review-cancel") });
+  }
   if (!byField.email) problems.push({ text: "Choose the column that holds the email address: every contact needs one.", focus: firstSelect() });
   for (const [f, cols] of Object.entries(byField)) {
     if (cols.length > 1) problems.push({ text: `${cols.map((c) => "“" + c + "”").join(" and ")} are both imported as ${fieldLabel(f)}. Choose one.`, focus: selectFor(cols[1]) });
@@ -338,20 +362,25 @@ async function startImport() {
     state.job = job;
   } catch (e) {
     $("start").disabled = false;
-    showAlert(e.message);
+    report(e);
     return;
   }
   await followProgress(state.job);
 }
 
 async function cancelImport() {
+  const buttons = [$("progress-cancel"), $("review-cancel")];
+  if (buttons.some((b) => b.disabled)) return;
+  for (const b of buttons) b.disabled = true;
   try {
     const job = await api(`/v1/imports/${state.job.id}/cancel`, { method: "POST" });
     state.job = job;
     stopPolling();
     showResult(job);
   } catch (e) {
-    showAlert(e.message);
+    report(e);
+  } finally {
+    for (const b of buttons) b.disabled = false;
   }
 }
 
@@ -359,7 +388,10 @@ async function cancelImport() {
 
 function countsList(target, job) {
   const total = job.total_rows == null ? null : job.total_rows;
-  const items = [["Rows in the file", total], ["Created", job.created_count], ["Updated", job.updated_count],
+  // What a dry run counts would happen; what an undone import did is gone.
+  const [created, updated] = job.dry_run ? ["Would be created", "Would be updated"]
+    : job.status === "rolled_back" ? ["Created, then removed", "Updated, then restored"] : ["Created", "Updated"];
+  const items = [["Rows in the file", total], [created, job.created_count], [updated, job.updated_count],
     ["Skipped", job.skipped_count], ["Not imported (errors)", job.error_count]];
   target.replaceChildren(...items.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v == null ? "…" : v.toLocaleString() }))));
 }
@@ -407,11 +439,13 @@ function cancelledWords(job) {
 async function showResult(job) {
   state.job = job;
   step("result");
-  const dry = job.dry_run ? "Dry run: " : "";
   const reason = job.failure_reason || "";
   let head, text = "";
-  if (job.status === "completed") {
-    head = dry + (job.dry_run ? "checked, nothing was saved" : "Import finished");
+  if (job.status === "completed" && job.dry_run) {
+    head = "Dry run: checked, nothing was saved";
+    text = `${job.file_name}: ${plural(job.created_count, "contact", "contacts")} would be created, ${job.updated_count.toLocaleString()} would be updated.`;
+  } else if (job.status === "completed") {
+    head = "Import finished";
     text = `${job.file_name}: ${plural(job.created_count, "contact", "contacts")} created, ${job.updated_count.toLocaleString()} updated.`;
   } else if (job.status === "cancelled") {
     head = "Import cancelled";
@@ -421,6 +455,7 @@ async function showResult(job) {
     text = reason;
   } else if (job.status === "rolled_back") {
     head = "Import undone";
+    text = `${job.file_name}: the ${plural(job.created_count, "contact", "contacts")} it created were removed and the ${job.updated_count.toLocaleString()} it updated got their earlier values back, except any listed below.`;
   } else {
     head = STATUS_WORDS[job.status] || job.status;
   }
@@ -430,6 +465,8 @@ async function showResult(job) {
   $("result-skipped").textContent = skippedWords(job);
   const errors = (job.errors || []).filter((e) => e.row > 0);
   $("result-errors").hidden = errors.length === 0;
+  $("errors-shown").textContent = errors.length < job.error_count
+    ? `Showing the first ${errors.length.toLocaleString()} of ${plural(job.error_count, "row", "rows")} with problems: the error report has them all.` : "";
   $("errors").tBodies[0].replaceChildren(...errors.map((e) =>
     el("tr", {}, cell("Row", e.row), cell("Column", e.column || ""), cell("Value", e.value || ""), cell("Problem", e.message))));
   const dups = job.duplicates || [];
@@ -454,7 +491,7 @@ async function downloadErrors() {
     a.click();
     a.remove();
   } catch (e) {
-    showAlert(e.message);
+    report(e);
   }
 }
 
@@ -471,9 +508,9 @@ async function undo() {
   try {
     const job = await api(`/v1/imports/${state.job.id}/rollback`, { method: "POST" });
     const done = await poll(() => api("/v1/imports/" + job.id), (j) => { showUndo(j); return j.status !== "rolling_back"; });
-    if (done) { state.job = done; $("result-h").textContent = "Import undone"; $("undo").hidden = true; showUndo(done); }
+    if (done) showResult(done);
   } catch (e) {
-    showAlert(e.message);
+    report(e);
   } finally {
     $("undo").disabled = false;
   }
@@ -512,7 +549,7 @@ async function openHistory() {
   try {
     list = (await api("/v1/imports?limit=50")).imports;
   } catch (e) {
-    showAlert(e.message);
+    report(e);
     return;
   }
   $("imports-empty").hidden = list.length > 0;
@@ -551,7 +588,7 @@ async function listExports() {
   try {
     list = (await api("/v1/exports?limit=20")).exports || [];
   } catch (e) {
-    showAlert(e.message);
+    report(e);
     return;
   }
   $("export-list").tBodies[0].replaceChildren(...list.map(exportRow));
@@ -573,7 +610,7 @@ async function downloadExport(id) {
     if (!x.download_url) throw new Error(x.status === "expired" ? "This export has expired. Export again." : "The file is not ready yet.");
     window.location.href = x.download_url;
   } catch (e) {
-    showAlert(e.message);
+    report(e);
   }
 }
 
@@ -600,11 +637,16 @@ async function createExport(ev) {
     body.export_type = "full";
   }
   let x;
+  const submit = form.querySelector("button[type=submit]");
+  if (submit.disabled) return; // sent once, whatever the clicks
+  submit.disabled = true;
   try {
     x = await api("/v1/exports", { method: "POST", body });
   } catch (e) {
-    showAlert(e.message);
+    report(e);
     return;
+  } finally {
+    submit.disabled = false;
   }
   announce("Export started.");
   await listExports();

@@ -227,3 +227,63 @@ test("a file Portage cannot read is refused with the control that fixes it", { t
   await page.screenshot({ path: path.join(shots, "08-wrong-type.png") });
   await context.close();
 });
+
+// What the page says is true: the menu is hidden while signed out, a dry
+// run says what would happen and that nothing was saved, a file that cannot
+// be read is refused on the pick step with its reason, and a sign-in that
+// stopped working leads to the sign-in page with a plain sentence.
+test("the page says only what is true", { timeout: 120_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("pageerror", (e) => consoleErrors.push(e.message));
+  await page.goto(baseURL + "/");
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.equal(await page.locator("#nav").isVisible(), false, "the menu is not shown to someone signed out");
+  await page.getByRole("button", { name: "Use the local stack's dev token" }).click();
+  await page.getByRole("heading", { name: "Import contacts" }).waitFor();
+  assert.equal(await page.locator("#nav").isVisible(), true, "the menu is shown once signed in");
+
+  // A dry run: "would be created", nothing saved.
+  const dir = fs.mkdtempSync(path.join(root, ".build", "e2e-"));
+  const dry = path.join(dir, "dry-run.csv");
+  fs.writeFileSync(dry, "email,first_name\ndry1@example.com,Dee\ndry2@example.com,Ray\n");
+  const before = await one(`SELECT count(*)::int AS n FROM contacts WHERE tenant_id = $1`, localTenant);
+  await page.locator("#file").setInputFiles(dry);
+  await page.getByRole("heading", { name: "Check how your columns are read" }).waitFor({ timeout: 60_000 });
+  await page.locator("#dry").check();
+  await page.getByRole("button", { name: "Start the import" }).click();
+  await page.getByRole("heading", { name: "Dry run: checked, nothing was saved" }).waitFor({ timeout: 60_000 });
+  assert.match(await page.locator("#result-text").innerText(), /2 contacts would be created/);
+  assert.deepEqual(Object.keys(await counters(page, "#result-counts")).slice(1, 3), ["Would be created", "Would be updated"]);
+  assert.equal(await page.getByRole("button", { name: "Undo this import" }).isVisible(), false, "nothing to undo after a dry run");
+  const after = await one(`SELECT count(*)::int AS n FROM contacts WHERE tenant_id = $1`, localTenant);
+  assert.equal(after.n, before.n, "a dry run saves nothing");
+  await page.screenshot({ path: path.join(shots, "09-dry-run.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(shots, "10-dry-run-phone.png"), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // A picture renamed .csv: refused on the pick step, with why.
+  await page.getByRole("button", { name: "Import another file" }).click();
+  const png = path.join(dir, "photo.csv");
+  fs.writeFileSync(png, Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082", "hex"));
+  await page.locator("#file").setInputFiles(png);
+  const alert = page.getByRole("alert");
+  await alert.filter({ hasText: "cannot be read" }).waitFor({ timeout: 60_000 });
+  assert.match(await alert.innerText(), /“photo\.csv” cannot be read: .+\. Choose another file\./);
+  assert.equal(await page.locator("#step-pick").isVisible(), true, "the person is back where a file is chosen");
+  assert.equal(await page.locator("#step-result").isVisible(), false, "no result page with empty counters");
+  await page.screenshot({ path: path.join(shots, "11-unreadable.png") });
+
+  // A token that stopped working: the sign-in page, in plain words.
+  await page.evaluate(() => localStorage.setItem("portage-token", "not-a-token"));
+  await page.getByRole("navigation").getByRole("button", { name: "History" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  const said = await page.getByRole("alert").innerText();
+  assert.match(said, /Sign in again/);
+  assert.doesNotMatch(said, /^Unauthorized$/);
+  assert.equal(await page.locator("#nav").isVisible(), false);
+  assert.deepEqual(consoleErrors, [], "no script errors on the page");
+  await context.close();
+});
