@@ -90,11 +90,16 @@ pg:
 
 ## demo: the local stack, a sample file with typical mistakes imported through the API, a summary
 demo: pg
+	@echo "Building the portage command (the first build downloads its modules: a minute or two)…"
 	$(GO) run ./cmd/portage demo
 
-## dev: run the local stack in the foreground
+# PORT: where `make dev` serves the API and the web app (127.0.0.1:PORT)
+PORT ?= 8080
+
+## dev: run the local stack in the foreground (PORT=9090 for another port; Ctrl-C stops it, its data kept)
 dev: pg
-	$(GO) run ./cmd/portage dev
+	@echo "Building the portage command (the first build downloads its modules: a minute or two)…"
+	$(GO) run ./cmd/portage dev --addr 127.0.0.1:$(PORT)
 
 ## migrate: apply the migrations to DATABASE_URL
 migrate:

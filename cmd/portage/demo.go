@@ -50,7 +50,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stderr, "Starting the local stack…")
-	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", Root: *root, ChunkRows: 2})
+	st, err := stack.Start(ctx, stack.Config{Addr: "127.0.0.1:0", Root: *root, ChunkRows: 2,
+		Progress: func(step string) { fmt.Fprintln(stderr, "  starting", step+"…") }})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		dir = ""
 	}
 	st, err := stack.Start(ctx, stack.Config{Addr: *addr, Root: *root, DataDir: dir,
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+		Log:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Progress: func(step string) { fmt.Fprintln(stderr, "Starting", step+"…") }})
 	if err != nil {
 		return err
 	}

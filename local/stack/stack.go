@@ -84,6 +84,10 @@ type Config struct {
 	// RetryWaitScale shortens the state machine's Retry waits (default 1).
 	RetryWaitScale float64
 	Log            *slog.Logger
+	// Progress, when set, hears each part of the stack as it starts: a
+	// first start builds and installs things for minutes, and a person
+	// watching should see what is happening.
+	Progress func(step string)
 }
 
 // Stack is a running local stack.
@@ -155,7 +159,12 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		return err
 	}
 
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
 	// PostgreSQL.
+	progress("PostgreSQL (a throwaway cluster unless DATABASE_URL is set) and its migrations")
 	st.AdminURL = cfg.DatabaseURL
 	if st.AdminURL == "" {
 		st.AdminURL = os.Getenv("DATABASE_URL")
@@ -208,6 +217,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 	st.closers = append(st.closers, st.DB.Close)
 
 	// Lambda, S3, Step Functions.
+	progress("the S3 server (versitygw; the first start builds it, about a minute)")
 	st.Functions = lambdas.NewRegistry()
 	s3Dir := ""
 	if cfg.DataDir != "" {
@@ -218,6 +228,7 @@ func (st *Stack) start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	st.closers = append(st.closers, st.S3.Stop)
+	progress("the Step Functions runner, the Lambdas and the API")
 	st.Runner = sfn.NewRunner(st.Functions, st.S3)
 	if cfg.RetryWaitScale > 0 {
 		st.Runner.WaitScale = cfg.RetryWaitScale
