@@ -164,7 +164,7 @@ async function signIn(token) {
     report(e);
     return;
   }
-  openImport();
+  route();
 }
 
 // ---- Import: pick and upload ---------------------------------------------
@@ -212,6 +212,7 @@ async function startUpload(file) {
     return;
   }
   state.job = job;
+  at("#/imports/" + job.id);
   $("upload-name").textContent = file.name;
   step("upload");
   const mb = (n) => (n / 1048576).toFixed(n < 10485760 ? 2 : 1) + " MB";
@@ -554,7 +555,7 @@ async function openHistory() {
   }
   $("imports-empty").hidden = list.length > 0;
   $("imports").tBodies[0].replaceChildren(...list.map((j) => {
-    const open = () => { show("import"); state.job = j; followJob(j.id); };
+    const open = () => go("#/imports/" + j.id);
     const link = el("a", { href: "#", text: j.file_name, onclick: (e) => { e.preventDefault(); open(); } });
     const status = (STATUS_WORDS[j.status] || j.status) + (j.dry_run ? " (dry run)" : "");
     return el("tr", {}, cell("File", link), cell("Status", el("span", { class: "status-" + j.status, text: status })),
@@ -664,7 +665,7 @@ function wire() {
   $("signin-form").addEventListener("submit", (e) => { e.preventDefault(); signIn($("token").value); });
   $("signout").addEventListener("click", () => signOut(""));
   for (const b of document.querySelectorAll("nav button[data-view]")) {
-    b.addEventListener("click", () => ({ import: openImport, history: openHistory, exports: openExports })[b.dataset.view]());
+    b.addEventListener("click", () => go({ import: "#/import", history: "#/history", exports: "#/exports" }[b.dataset.view]));
   }
   $("file").addEventListener("change", () => { if ($("file").files[0]) startUpload($("file").files[0]); });
   const drop = $("drop");
@@ -682,10 +683,57 @@ function wire() {
   $("undo").addEventListener("click", askUndo);
   $("undo-yes").addEventListener("click", undo);
   $("undo-no").addEventListener("click", () => { $("undo-confirm").hidden = true; $("undo").focus(); });
-  $("again").addEventListener("click", openImport);
+  $("again").addEventListener("click", () => go("#/import"));
   $("export-form").addEventListener("submit", createExport);
+}
+
+// ---- Addresses ------------------------------------------------------------------
+//
+// Every step has an address: #/import, #/imports/{id}, #/history, #/exports.
+// Reload, Back, a bookmark and a shared link land on the same step.
+
+// go shows the step at hash, and records it in the browser's history.
+function go(hash) {
+  if (location.hash === hash) route(); else location.hash = hash;
+}
+
+// at records the address of what the page shows now, without showing it
+// again (an import the page has just created and is following).
+function at(hash) {
+  if (location.hash !== hash) history.pushState(null, "", hash);
+}
+
+async function route() {
+  if (!localStorage.getItem(TOKEN_KEY)) { signOut(""); return; }
+  const hash = location.hash;
+  const job = hash.match(/^#\/imports\/([0-9a-f-]{36})$/);
+  if (job) { openJob(job[1]); return; }
+  if (hash === "#/history") { openHistory(); return; }
+  if (hash === "#/exports") { openExports(); return; }
+  if (hash === "#/import") { openImport(); return; }
+  // The app opened with no step named: an import still running is shown.
+  openImport();
+  try {
+    const [last] = (await api("/v1/imports?limit=1")).imports;
+    if (last && ["awaiting_review", "processing", "rolling_back"].includes(last.status) && !location.hash) {
+      history.replaceState(null, "", "#/imports/" + last.id);
+      openJob(last.id);
+    }
+  } catch (e) { /* the pick step is shown; a failure here is shown by the next request */ }
+}
+
+function openJob(id) {
+  stopPolling();
+  show("import");
+  showAlert("");
+  state.job = { id };
+  $("upload-name").textContent = "";
+  $("upload-text").textContent = "Opening the import…";
+  step("upload");
+  followJob(id);
 }
 
 wire();
 offerDevToken();
-if (localStorage.getItem(TOKEN_KEY)) openImport(); else signOut("");
+window.addEventListener("hashchange", route);
+route();

@@ -264,6 +264,18 @@ test("the page says only what is true", { timeout: 120_000 }, async () => {
   await page.screenshot({ path: path.join(shots, "10-dry-run-phone.png"), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 900 });
 
+  // Every step has an address: a reload and Back land on the same step.
+  const address = page.url();
+  assert.match(address, /#\/imports\/[0-9a-f-]{36}$/, "the result has its own address");
+  await page.reload();
+  await page.getByRole("heading", { name: "Dry run: checked, nothing was saved" }).waitFor({ timeout: 30_000 });
+  await page.getByRole("navigation").getByRole("button", { name: "History" }).click();
+  await page.getByRole("heading", { name: "Past imports" }).waitFor();
+  assert.match(page.url(), /#\/history$/);
+  await page.goBack();
+  await page.getByRole("heading", { name: "Dry run: checked, nothing was saved" }).waitFor({ timeout: 30_000 });
+  assert.equal(page.url(), address, "Back returns to the import");
+
   // A picture renamed .csv: refused on the pick step, with why.
   await page.getByRole("button", { name: "Import another file" }).click();
   const png = path.join(dir, "photo.csv");
