@@ -72,17 +72,13 @@ func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
 		return ChunkResult{}, apperr.Invalidf("chunk %d of job %s: part has %d rows, the manifest says %d", c.Index, c.JobID, len(rows), c.Rows)
 	}
 	var res ChunkResult
-	for attempt := 0; ; attempt++ {
-		err = postgres.InTenantTx(ctx, d.DB, c.TenantID, func(tx pgx.Tx) error {
+	err = retryConflicts(ctx, func() error {
+		return postgres.InTenantTx(ctx, d.DB, c.TenantID, func(tx pgx.Tx) error {
 			var err error
 			res, err = applyChunkTx(ctx, tx, c, rows)
 			return err
 		})
-		if err == nil || !postgres.IsRetryable(err) || attempt == maxConflictRetries {
-			break
-		}
-		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
-	}
+	})
 	if errors.Is(err, errChunkCancelled) {
 		return ChunkResult{Index: c.Index, Cancelled: true}, nil
 	}
@@ -90,6 +86,24 @@ func ApplyChunk(ctx context.Context, d Deps, c Chunk) (ChunkResult, error) {
 		return res, postgres.AppError(fmt.Errorf("chunk %d of job %s: %w", c.Index, c.JobID, err))
 	}
 	return res, nil
+}
+
+// retryConflicts runs fn again, after a short wait that grows, while it
+// loses a deadlock or serialization conflict to a concurrent import, at
+// most maxConflictRetries times. The wait gives way to ctx: a Lambda's
+// deadline ends it at once, as a transient error.
+func retryConflicts(ctx context.Context, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil || !postgres.IsRetryable(err) || attempt == maxConflictRetries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return apperr.Retryable(fmt.Errorf("%w (after a conflict: %v)", ctx.Err(), err))
+		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		}
+	}
 }
 
 // errChunkCancelled ends the transaction of a chunk of a cancelled job,

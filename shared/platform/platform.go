@@ -6,6 +6,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -58,24 +59,52 @@ type Env struct {
 	RollbackBatch           int
 }
 
-// FromEnv reads the environment.
-func FromEnv() Env {
-	return Env{
-		DatabaseURL: os.Getenv("DATABASE_URL"), DBHost: os.Getenv("DB_HOST"), DBPort: atoi(os.Getenv("DB_PORT"), 5432),
-		DBName: os.Getenv("DB_NAME"), DBUser: os.Getenv("DB_USER"), DBIAMAuth: os.Getenv("DB_IAM_AUTH") == "true",
+// FromEnv reads the environment, the one place a function does. A value
+// that is set but not what its variable takes is an error that names the
+// variable and the value (a bad number used to become the default
+// silently); an unset one takes its default.
+func FromEnv() (Env, error) {
+	var r envReader
+	e := Env{
+		DatabaseURL: os.Getenv("DATABASE_URL"), DBHost: os.Getenv("DB_HOST"), DBPort: r.count("DB_PORT", 5432),
+		DBName: os.Getenv("DB_NAME"), DBUser: os.Getenv("DB_USER"), DBIAMAuth: r.flag("DB_IAM_AUTH"),
 		DBSSLMode: os.Getenv("DB_SSLMODE"), DBSSLRootCert: os.Getenv("DB_SSLROOTCERT"),
 		UploadsBucket: os.Getenv("UPLOADS_BUCKET"), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
-		ChunkRows: atoi(os.Getenv("CHUNK_ROWS"), 0), MaxConcurrency: atoi(os.Getenv("MAX_CHUNK_CONCURRENCY"), 0),
+		ChunkRows: r.count("CHUNK_ROWS", 0), MaxConcurrency: r.count("MAX_CHUNK_CONCURRENCY", 0),
 		ExportsBucket: os.Getenv("EXPORTS_BUCKET"), ExportFunction: os.Getenv("EXPORT_FUNCTION"),
-		RollbackStateMachineARN: os.Getenv("ROLLBACK_STATE_MACHINE_ARN"), RollbackBatch: atoi(os.Getenv("ROLLBACK_BATCH"), 0),
+		RollbackStateMachineARN: os.Getenv("ROLLBACK_STATE_MACHINE_ARN"), RollbackBatch: r.count("ROLLBACK_BATCH", 0),
 	}
+	return e, errors.Join(r.errs...)
 }
 
-func atoi(s string, def int) int {
-	if n, err := strconv.Atoi(s); err == nil {
-		return n
+// envReader reads typed variables and keeps what was wrong with them.
+type envReader struct{ errs []error }
+
+// count reads a positive whole number; def when the variable is unset.
+func (r *envReader) count(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a whole number above 0", name, v))
+		return def
+	}
+	return n
+}
+
+// flag reads true or false (unset is false).
+func (r *envReader) flag(name string) bool {
+	switch v := os.Getenv(name); v {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	default:
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want true or false", name, v))
+		return false
+	}
 }
 
 // Logger is the functions' structured logger: JSON on stdout.
@@ -143,8 +172,11 @@ type Base struct {
 
 // Load builds a function's Base from its environment.
 func Load(ctx context.Context) (Base, error) {
-	b := Base{Env: FromEnv(), Log: Logger()}
-	var err error
+	env, err := FromEnv()
+	b := Base{Env: env, Log: Logger()}
+	if err != nil {
+		return b, fmt.Errorf("environment: %w", err)
+	}
 	if b.AWS, err = AWS(ctx); err != nil {
 		return b, fmt.Errorf("aws config: %w", err)
 	}

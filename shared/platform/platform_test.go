@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,5 +50,27 @@ func TestPoolThroughRDSProxy(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// A variable set to what it does not take is an error naming it and its
+// value, every one of them at once; unset ones take their defaults.
+func TestFromEnvNamesBadValues(t *testing.T) {
+	t.Setenv("CHUNK_ROWS", "5k")
+	t.Setenv("ROLLBACK_BATCH", "-1")
+	t.Setenv("DB_IAM_AUTH", "yes")
+	t.Setenv("DB_PORT", "")
+	_, err := platform.FromEnv()
+	for _, want := range []string{`CHUNK_ROWS="5k"`, `ROLLBACK_BATCH="-1"`, `DB_IAM_AUTH="yes"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	t.Setenv("CHUNK_ROWS", "2000")
+	t.Setenv("ROLLBACK_BATCH", "")
+	t.Setenv("DB_IAM_AUTH", "true")
+	env, err := platform.FromEnv()
+	if err != nil || env.ChunkRows != 2000 || env.RollbackBatch != 0 || !env.DBIAMAuth || env.DBPort != 5432 {
+		t.Fatalf("%+v, %v", env, err)
 	}
 }
