@@ -340,3 +340,20 @@ func TestEmailIdentity(t *testing.T) {
 		}
 	}
 }
+
+// A field_mapping is bounded as a file's header is: what a job keeps and
+// lists stays small (a 1 MB column name made the import list 8 MB).
+func TestCheckTargetsLimits(t *testing.T) {
+	t.Parallel()
+	long := map[string]string{strings.Repeat("c", 2000): "email"}
+	if err := mapping.CheckTargets(long); err == nil || !strings.Contains(err.Error(), "a column name may be at most 1024") {
+		t.Fatalf("long name: %v", err)
+	}
+	wide := map[string]string{}
+	for i := range 501 {
+		wide[fmt.Sprintf("c%d", i)] = "ignore"
+	}
+	if err := mapping.CheckTargets(wide); err == nil || !strings.Contains(err.Error(), "names 501 columns") {
+		t.Fatalf("wide mapping: %v", err)
+	}
+}

@@ -177,11 +177,25 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 	return p, nil
 }
 
+// MaxMappedColumns and MaxColumnName bound what a field_mapping may hold:
+// as many columns as a file may have (readers.DefaultLimits), names as long
+// as a header's may be. A mapping is kept with its job and listed with it.
+const (
+	MaxMappedColumns = 500
+	MaxColumnName    = 1024
+)
+
 // CheckTargets validates the targets of a field_mapping before any file is
 // read (its column names can only be checked against the file).
 func CheckTargets(explicit map[string]string) error {
+	if len(explicit) > MaxMappedColumns {
+		return errorf("field_mapping names %d columns; a file may have at most %d", len(explicit), MaxMappedColumns)
+	}
 	names := make([]string, 0, len(explicit))
 	for col := range explicit {
+		if len(col) > MaxColumnName {
+			return errorf("field_mapping names a column of %d bytes; a column name may be at most %d", len(col), MaxColumnName)
+		}
 		names = append(names, col)
 	}
 	sort.Strings(names)

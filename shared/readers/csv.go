@@ -67,8 +67,10 @@ func openCSV(r io.Reader, head []byte, opts Options, lim Limits) (Reader, error)
 	if err != nil {
 		return nil, err
 	}
-	if len(h.cells) > lim.MaxColumns {
-		return nil, fileErrorf("the header has %d columns, more than the limit of %d", len(h.cells), lim.MaxColumns)
+	// The scanner stops counting a line's fields at its cap: a header that
+	// reached it has more columns than it says.
+	if err := checkHeader(h.row, h.cells, lim, len(h.cells) >= sc.maxFields); err != nil {
+		return nil, err
 	}
 	c.header = cleanHeader(trimTrailingBlank(h.cells))
 	return c, nil

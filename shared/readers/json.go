@@ -80,6 +80,9 @@ func (j *jsonReader) learnHeader() error {
 			if len(j.header) == j.lim.MaxColumns {
 				return atRow(el.n, fmt.Sprintf("the objects have more than %d distinct fields, the column limit", j.lim.MaxColumns))
 			}
+			if len(kv.key) > maxColumnName {
+				return atRow(el.n, fmt.Sprintf("a field name is %d bytes long; a field name may be at most %d", len(kv.key), maxColumnName))
+			}
 			j.index[kv.key] = len(j.header)
 			j.header = append(j.header, kv.key)
 		}

@@ -369,6 +369,29 @@ func spool(r io.Reader, dir, pattern string) (*os.File, error) {
 
 // header makes column names usable: trimmed, blanks named by position,
 // repeats suffixed, so that every column can be mapped by name.
+// maxColumnName is the longest column name a header may hold: a cell
+// longer than this is no column name, and would make every job that
+// remembers its mapping, and the list of jobs, that much larger.
+const maxColumnName = 1024
+
+// checkHeader refuses a header of more columns than the limit or with a
+// name longer than maxColumnName, with the row it is on. capped says the
+// reader stopped counting cells at len(cells).
+func checkHeader(row int, cells []string, lim Limits, capped bool) error {
+	switch {
+	case capped:
+		return atRow(row, fmt.Sprintf("the header has more than %d columns, more than the limit of %d", len(cells), lim.MaxColumns))
+	case len(cells) > lim.MaxColumns:
+		return atRow(row, fmt.Sprintf("the header has %d columns, more than the limit of %d", len(cells), lim.MaxColumns))
+	}
+	for i, c := range cells {
+		if len(c) > maxColumnName {
+			return atRow(row, fmt.Sprintf("the name of column %d is longer than %d bytes, the most a column name may be: is this the header row?", i+1, maxColumnName))
+		}
+	}
+	return nil
+}
+
 func cleanHeader(raw []string) []string {
 	out := make([]string, len(raw))
 	seen := make(map[string]int, len(raw))

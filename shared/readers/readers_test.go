@@ -3,6 +3,7 @@ package readers_test
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -858,4 +859,32 @@ func TestJSONDetails(t *testing.T) {
 		_, err := readAll(t, strings.NewReader("[1, 2, 3]"), "f.json", readers.Options{})
 		wantFileError(t, err, "is JSON but not an array of objects")
 	})
+}
+
+// A header too wide or with a column name too long is refused, saying by
+// how much: 10,000 columns are not reported as the 2,016 the scanner
+// counted before it stopped, and a 1 MiB cell is no column name.
+func TestHeaderLimits(t *testing.T) {
+	t.Parallel()
+	wide := make([]string, 10000)
+	for i := range wide {
+		wide[i] = fmt.Sprintf("col%d", i)
+	}
+	for _, tt := range []struct{ name, file, want string }{
+		{"TenThousandColumns", strings.Join(wide, ",") + "\na@b.co\n", "the header has more than 2016 columns, more than the limit of 500"},
+		{"HugeColumnName", "email," + strings.Repeat("x", 1<<20) + "\na@b.co,v\n", "the name of column 2 is longer than 1024 bytes"},
+		{"HugeJSONKey", `[{"email": "a@b.co", "` + strings.Repeat("k", 2000) + `": 1}]`, "a field name is 2000 bytes long"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			name := "f.csv"
+			if strings.HasPrefix(tt.file, "[") {
+				name = "f.json"
+			}
+			_, err := readers.Open(strings.NewReader(tt.file), name, readers.Options{TempDir: t.TempDir()})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("%v, want %q", err, tt.want)
+			}
+		})
+	}
 }

@@ -116,9 +116,9 @@ func openSpooledXLSX(tmp *os.File, opts Options, lim Limits, engine xlsxEngine) 
 		}
 		return nil, err
 	}
-	if len(h.cells) > lim.MaxColumns {
+	if err := checkHeader(h.row, h.cells, lim, false); err != nil {
 		f.Close()
-		return nil, atRow(h.row, fmt.Sprintf("the header has %d columns, more than the limit of %d", len(h.cells), lim.MaxColumns))
+		return nil, err
 	}
 	x.header = cleanHeader(trimTrailingBlank(h.cells))
 	return x, nil

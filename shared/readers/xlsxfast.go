@@ -181,9 +181,9 @@ func openFastXLSX(zr *zip.Reader, tmp *os.File, opts Options, lim Limits) (*xlsx
 		}
 		return nil, err
 	}
-	if len(h.cells) > lim.MaxColumns {
+	if err := checkHeader(h.row, h.cells, lim, false); err != nil {
 		x.Close()
-		return nil, atRow(h.row, fmt.Sprintf("the header has %d columns, more than the limit of %d", len(h.cells), lim.MaxColumns))
+		return nil, err
 	}
 	x.header = cleanHeader(trimTrailingBlank(h.cells))
 	return x, nil
