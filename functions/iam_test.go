@@ -79,6 +79,10 @@ var calls = map[string][]string{
 		"s3:DeleteObject " + exports,
 		// reconcile: is a job's execution still running?
 		"states:DescribeExecution !Sub arn:aws:states:${AWS::Region}:${AWS::AccountId}:execution:portage-import-${Stage}:*",
+		// reconcile: resume a stalled rollback (lambdafn.RollbackStarter)
+		"states:StartExecution !Sub arn:aws:states:${AWS::Region}:${AWS::AccountId}:stateMachine:portage-rollback-${Stage}",
+		"states:DescribeExecution " + rollbackExecs,
+		"states:RedriveExecution " + rollbackExecs,
 	},
 	"ImportStateMachine": append([]string{
 		"lambda:InvokeFunction ImportInspectFunction",

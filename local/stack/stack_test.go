@@ -23,11 +23,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portagehq/portage/local/sfn"
 	"github.com/portagehq/portage/local/stack"
 	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/client"
 	"github.com/portagehq/portage/shared/importer"
 	"github.com/portagehq/portage/shared/jobs"
+	"github.com/portagehq/portage/shared/lambdafn"
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/postgres/pgtest"
@@ -957,5 +959,56 @@ func TestReconcilerSeesPastAbandonedUploads(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM import_jobs WHERE status = 'pending'`); n != 120 {
 		t.Fatalf("%d uploads still waiting, want 120", n)
+	}
+}
+
+// A rollback whose execution failed (a crash, a deploy, a fault that
+// outlived its retries) stays rolling_back with nothing to finish it: the
+// reconciler resumes it once it has not moved for RollbackStall, and it
+// completes.
+func TestReconcilerResumesAStalledRollback(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j := e.importFile(t, writeFile(t, "r.csv", "email\na@b.co\nc@d.co\ne@f.co\n"), client.ImportRequest{})
+	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+		if name != "rollback" {
+			return next
+		}
+		return func(context.Context, []byte) ([]byte, error) { return nil, errors.New("the worker died") }
+	}
+	if _, err := e.api.Rollback(ctx, j.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := e.st.Runner.Execution(sfn.ExecutionARN(e.st.RollbackARN, "rollback-"+j.ID.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.Wait(ctx); err != nil || ex.Describe().Status != sfn.Failed {
+		t.Fatalf("rollback execution %s, %v", ex.Describe().Status, err)
+	}
+	e.st.Functions.Wrap = nil
+	if s, _ := e.api.GetImport(ctx, j.ID.String()); s.Status != "rolling_back" {
+		t.Fatalf("after the failed execution: %s", s.Status)
+	}
+	r := reconcile.Reconciler{DB: e.st.SweeperDB, SFN: e.st.SFN, StateMachineARN: e.st.MachineARN,
+		Rollbacks: lambdafn.RollbackStarter{SFN: e.st.SFN, StateMachineARN: e.st.RollbackARN}}
+	// Not yet stalled: left alone.
+	if got, err := r.Run(ctx); err != nil || got.Rollbacks != 0 {
+		t.Fatalf("a rollback that moved just now: %+v, %v", got, err)
+	}
+	if _, err := e.owner(t).Exec(ctx, `UPDATE import_job_details SET updated_at = now() - interval '20 minutes' WHERE import_job_id = $1`, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Run(ctx); err != nil || got.Rollbacks != 1 {
+		t.Fatalf("stalled rollback: %+v, %v", got, err)
+	}
+	done, err := e.api.Wait(ctx, j.ID.String(), 50*time.Millisecond, nil)
+	if err != nil || done.Status != "rolled_back" {
+		t.Fatalf("resumed rollback: %s, %v", done.Status, err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE deleted_at IS NULL`); n != 0 {
+		t.Fatalf("%d contacts left after the resumed rollback", n)
 	}
 }

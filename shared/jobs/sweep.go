@@ -100,3 +100,26 @@ func MarkExpired(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (int, error) {
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// StalledRollback is a rollback whose last batch committed before a time.
+type StalledRollback struct {
+	ID, TenantID uuid.UUID
+}
+
+// StalledRollbacks returns up to limit jobs of any tenant still rolling
+// back whose rollback last moved (its last batch, or its start) before t,
+// oldest first, after the job after (nil: from the first).
+func StalledRollbacks(ctx context.Context, tx pgx.Tx, t time.Time, after uuid.UUID, limit int) ([]StalledRollback, error) {
+	rows, err := tx.Query(ctx, `SELECT j.id, j.tenant_id FROM import_jobs j
+		JOIN import_job_details d ON d.import_job_id = j.id
+		WHERE j.status = 'rolling_back' AND d.updated_at < $1 AND j.id > $2
+		ORDER BY j.id LIMIT $3`, t, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find stalled rollbacks: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StalledRollback, error) {
+		var s StalledRollback
+		err := r.Scan(&s.ID, &s.TenantID)
+		return s, err
+	})
+}

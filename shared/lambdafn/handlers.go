@@ -64,6 +64,7 @@ func Handlers(c Config) map[string]any {
 		"export": exporter.Deps{DB: c.DB, Store: c.Exports, Bucket: c.Exports.Bucket, Log: c.Log,
 			ProgressEvery: c.ExportProgressEvery}.Handle,
 		"export-sweeper": reconcile.Scheduled(exporter.Sweeper{DB: c.SweeperDB, Store: c.Exports, Log: c.Log}.Handle,
-			reconcile.Reconciler{DB: c.SweeperDB, SFN: c.SFN, StateMachineARN: c.ImportMachine, Log: c.Log}.Handle),
+			reconcile.Reconciler{DB: c.SweeperDB, SFN: c.SFN, StateMachineARN: c.ImportMachine, Log: c.Log,
+				Rollbacks: RollbackStarter{SFN: c.SFN, StateMachineARN: c.RollbackMachine}}.Handle),
 	}
 }

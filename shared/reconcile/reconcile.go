@@ -33,11 +33,22 @@ type Describer interface {
 	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 }
 
-// Reconciler fails stranded jobs. The zero values of the durations take
-// the defaults documented on each.
+// RollbackStarter starts or resumes a job's rollback
+// (lambdafn.RollbackStarter: a running execution is left alone, a failed
+// one redriven).
+type RollbackStarter interface {
+	Start(ctx context.Context, tenantID, jobID uuid.UUID) error
+}
+
+// Reconciler fails stranded jobs and resumes stalled rollbacks. The zero
+// values of the durations take the defaults documented on each.
 type Reconciler struct {
 	DB  *pgxpool.Pool
 	SFN Describer
+	// Rollbacks resumes a rollback that has not moved for RollbackStall
+	// (10 minutes: a batch takes seconds); nil leaves them.
+	Rollbacks     RollbackStarter
+	RollbackStall time.Duration
 	// StateMachineARN is the import state machine: a job's execution is
 	// named after the job.
 	StateMachineARN string
@@ -54,9 +65,9 @@ type Reconciler struct {
 	Now func() time.Time
 }
 
-// Result counts what a run failed.
+// Result counts what a run failed, and the rollbacks it resumed.
 type Result struct {
-	Imports, Exports int
+	Imports, Exports, Rollbacks int
 }
 
 // Handle runs once (the schedule's invocation).
@@ -97,7 +108,51 @@ func (r Reconciler) Run(ctx context.Context) (Result, error) {
 	}
 	n, err := r.failExports(ctx)
 	res.Exports = n
+	if err != nil {
+		return res, err
+	}
+	res.Rollbacks, err = r.resumeRollbacks(ctx)
 	return res, err
+}
+
+// resumeRollbacks starts again every rollback that has not moved for
+// RollbackStall: its execution was lost or failed (a crash, a deploy), and
+// nothing else would finish it. Batches are idempotent, so a rollback
+// resumed while its execution still runs only repeats nothing.
+func (r Reconciler) resumeRollbacks(ctx context.Context) (int, error) {
+	if r.Rollbacks == nil {
+		return 0, nil
+	}
+	n := 0
+	after := uuid.Nil
+	for {
+		var page []jobs.StalledRollback
+		err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
+			if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
+				return err
+			}
+			var err error
+			page, err = jobs.StalledRollbacks(ctx, tx, r.now().Add(-or(r.RollbackStall, 10*time.Minute)), after, openPage)
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		for _, j := range page {
+			// One rollback that cannot be resumed (its execution in a
+			// state nothing expects) is logged, and the others go on.
+			if err := r.Rollbacks.Start(ctx, j.TenantID, j.ID); err != nil {
+				r.log().ErrorContext(ctx, "stalled rollback not resumed", "job_id", j.ID, "tenant_id", j.TenantID, "error", err)
+				continue
+			}
+			n++
+			r.log().WarnContext(ctx, "stalled rollback resumed", "job_id", j.ID, "tenant_id", j.TenantID)
+		}
+		if len(page) < openPage {
+			return n, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // openPage is how many open imports a query of the reconciler reads.
