@@ -972,11 +972,20 @@ func TestReconcilerResumesAStalledRollback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	j := e.importFile(t, writeFile(t, "r.csv", "email\na@b.co\nc@d.co\ne@f.co\n"), client.ImportRequest{})
+	// The rollback's worker dies until the test mends it (a flag, not a
+	// second Wrap: the runner reads Wrap from its own goroutines).
+	var broken atomic.Bool
+	broken.Store(true)
 	e.st.Functions.Wrap = func(name string, payload []byte, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
 		if name != "rollback" {
 			return next
 		}
-		return func(context.Context, []byte) ([]byte, error) { return nil, errors.New("the worker died") }
+		return func(ctx context.Context, p []byte) ([]byte, error) {
+			if broken.Load() {
+				return nil, errors.New("the worker died")
+			}
+			return next(ctx, p)
+		}
 	}
 	if _, err := e.api.Rollback(ctx, j.ID.String()); err != nil {
 		t.Fatal(err)
@@ -988,7 +997,7 @@ func TestReconcilerResumesAStalledRollback(t *testing.T) {
 	if err := ex.Wait(ctx); err != nil || ex.Describe().Status != sfn.Failed {
 		t.Fatalf("rollback execution %s, %v", ex.Describe().Status, err)
 	}
-	e.st.Functions.Wrap = nil
+	broken.Store(false)
 	if s, _ := e.api.GetImport(ctx, j.ID.String()); s.Status != "rolling_back" {
 		t.Fatalf("after the failed execution: %s", s.Status)
 	}
