@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -87,8 +88,10 @@ func start(ctx context.Context, dir string, temp bool) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	// A server killed before (the stack's process died) left its pid file.
-	os.Remove(filepath.Join(data, "postmaster.pid"))
+	if err := c.stopLeftover(ctx, data); err != nil {
+		c.remove()
+		return nil, err
+	}
 	port, err := freePort()
 	if err != nil {
 		c.remove()
@@ -104,6 +107,40 @@ func start(ctx context.Context, dir string, temp bool) (*Cluster, error) {
 	}
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return c, nil
+}
+
+// stopLeftover deals with the server a stack killed before (kill -9 of
+// its process) may have left on data: still running, it is this
+// directory's own server and is stopped cleanly, so that a new one can
+// start; gone, its stale pid file is removed. A live server's pid file is
+// never removed under it (that made the next start fail), and a pid that
+// now belongs to another program is not signalled.
+func (c *Cluster) stopLeftover(ctx context.Context, data string) error {
+	pidFile := filepath.Join(data, "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return nil // no server left anything
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || !isPostgres(pid) {
+		os.Remove(pidFile)
+		return nil
+	}
+	if err := c.run(ctx, "pg_ctl", "-D", data, "-m", "fast", "-w", "-t", "60", "stop"); err != nil {
+		return fmt.Errorf("a PostgreSQL server left running on %s (pid %d) did not stop: %w", data, pid, err)
+	}
+	return nil
+}
+
+// isPostgres reports whether process pid is a PostgreSQL server.
+func isPostgres(pid int) bool {
+	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	name, _, _ := strings.Cut(string(cmd), "\x00")
+	return filepath.Base(name) == "postgres"
 }
 
 // Stop shuts the server down and deletes its files, unless it was started
