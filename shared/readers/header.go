@@ -49,8 +49,16 @@ type sheetRows struct {
 	info  *Info
 }
 
-// start reads ahead and returns the header row.
+// maxLeadingBlank is how many blank rows may stand before a file's first
+// row with anything in it; past it the file is taken for empty.
+const maxLeadingBlank = 10_000
+
+// start reads ahead and returns the header row. Blank rows before the
+// first row with anything in it are passed over without counting toward
+// the look-ahead: 30 blank lines above the header used to make a file
+// "empty" and lose its rows.
 func (s *sheetRows) start(opts Options) (rawRow, error) {
+	blank := 0
 	for len(s.queue) < headerLookahead {
 		r, err := s.read()
 		if err != nil {
@@ -59,6 +67,11 @@ func (s *sheetRows) start(opts Options) (rawRow, error) {
 			}
 			s.err = err
 			break
+		}
+		if len(s.queue) == 0 && isBlank(r.cells) {
+			if blank++; blank <= maxLeadingBlank {
+				continue
+			}
 		}
 		s.queue = append(s.queue, r)
 	}

@@ -888,3 +888,19 @@ func TestHeaderLimits(t *testing.T) {
 		})
 	}
 }
+
+// Blank lines above the header do not make a file empty: the rows after
+// them are read, numbered as the file numbers them.
+func TestBlankLinesAboveTheHeader(t *testing.T) {
+	t.Parallel()
+	file := strings.Repeat("\n", 30) + strings.Repeat(",,\n", 5) + "email,name\na@b.co,Ada\n"
+	r, err := readers.Open(strings.NewReader(file), "f.csv", readers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rec, err := r.Next()
+	if err != nil || strings.Join(r.Header(), ",") != "email,name" || rec.Values[0] != "a@b.co" || rec.Row != 37 {
+		t.Fatalf("header %q, record %+v, %v", r.Header(), rec, err)
+	}
+}
