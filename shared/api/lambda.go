@@ -24,8 +24,21 @@ func (s *Server) LambdaHandler() func(context.Context, events.APIGatewayV2HTTPRe
 			ev.RawPath = withoutStage(ev.RawPath, stage)
 			ev.RequestContext.HTTP.Path = withoutStage(ev.RequestContext.HTTP.Path, stage)
 		}
+		// A path the adapter cannot make a request of (a NUL, %00, in it)
+		// names nothing the API serves: 404, as any unknown path, rather
+		// than the adapter's error, which API Gateway answers with 500.
+		if strings.ContainsRune(ev.RawPath, 0) || strings.Contains(strings.ToLower(ev.RawPath), "%00") ||
+			strings.ContainsRune(ev.RequestContext.HTTP.Path, 0) {
+			return notFoundResponse(), nil
+		}
 		return adapter.ProxyWithContext(ctx, ev)
 	}
+}
+
+// notFoundResponse is the API's 404 for a path it cannot read.
+func notFoundResponse() events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{StatusCode: 404, Headers: map[string]string{"Content-Type": "application/json"},
+		Body: `{"error":{"code":"not_found","message":"no such resource"}}`}
 }
 
 func withoutStage(path, stage string) string {

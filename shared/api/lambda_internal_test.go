@@ -1,6 +1,11 @@
 package api
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
 
 func TestWithoutStage(t *testing.T) {
 	t.Parallel()
@@ -21,5 +26,21 @@ func TestWithoutStage(t *testing.T) {
 				t.Errorf("withoutStage(%q, %q) = %q, want %q", tt.path, tt.stage, got, tt.expected)
 			}
 		})
+	}
+}
+
+// A NUL in a path (%00) is a 404, as any path the API does not serve; the
+// adapter could not make a request of it, and API Gateway answered 500.
+func TestNulInPathIs404(t *testing.T) {
+	t.Parallel()
+	h := (&Server{}).LambdaHandler()
+	for _, path := range []string{"/v1/imports/%00abc", "/v1/exports/%00", "/v1/imports/\x00"} {
+		var ev events.APIGatewayV2HTTPRequest
+		ev.RawPath = path
+		ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = "GET", path
+		resp, err := h(context.Background(), ev)
+		if err != nil || resp.StatusCode != 404 {
+			t.Errorf("%q: %d, %v", path, resp.StatusCode, err)
+		}
 	}
 }
