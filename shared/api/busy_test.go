@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/portagehq/portage/shared/api"
-	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/postgres/pgtest"
 )
 
@@ -18,18 +16,7 @@ import (
 // instead of queueing it without end or answering 500.
 func TestSaturatedPoolIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	owner := pgtest.New(t)
-	pool, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: owner.Config().ConnString(), MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	held, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Release()
+	pool := pgtest.BusyPool(t)
 	srv := &api.Server{DB: pool, UploadsBucket: "uploads"}
 	req := httptest.NewRequest(http.MethodGet, "/v1/imports", nil)
 	req = req.WithContext(api.WithIdentity(req.Context(), api.Identity{TenantID: uuid.New()}))

@@ -278,19 +278,7 @@ func (r *relay) cut() {
 // AcquireTimeout, never an unbounded wait.
 func TestBusyPoolIsTransient(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	owner := pgtest.New(t)
-	pool, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: owner.Config().ConnString(), MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	held, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Release()
-	err = postgres.InTenantTx(ctx, pool, uuid.New(), func(pgx.Tx) error { return nil })
+	err := postgres.InTenantTx(context.Background(), pgtest.BusyPool(t), uuid.New(), func(pgx.Tx) error { return nil })
 	if !errors.Is(err, postgres.ErrBusy) || !apperr.Is(err, apperr.Transient) {
 		t.Fatalf("busy pool: %v", err)
 	}

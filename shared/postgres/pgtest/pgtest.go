@@ -96,3 +96,24 @@ func (migrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) erro
 	_, err := postgres.MigrateDB(ctx, db)
 	return err
 }
+
+// BusyPool returns a pool of one connection on a new migrated database,
+// that connection held until the test ends: every transaction begun on the
+// pool waits for a connection, as on a saturated pool.
+func BusyPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.NewPool(ctx, postgres.PoolConfig{URL: New(t).Config().ConnString(), MaxConns: 1})
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	held, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		held.Release()
+		pool.Close()
+	})
+	return pool
+}
