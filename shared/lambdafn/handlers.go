@@ -1,6 +1,7 @@
 package lambdafn
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,20 +52,29 @@ func Handlers(c Config) map[string]any {
 		Rollbacks: RollbackStarter{SFN: c.SFN, StateMachineARN: c.RollbackMachine},
 		Exports:   ExportStarter{Lambda: c.Lambda, Function: c.ExportFunction}, ExportsBucket: c.Exports.Bucket,
 		Reviews: ReviewCallbacks{SFN: c.SFN}, Uploads: c.Uploads}
+	// Every function but the API (whose requests API Gateway logs) logs
+	// one line an invocation (Logged).
 	return map[string]any{
 		"api": apiSrv.LambdaHandler(),
-		"import-trigger": TriggerHandler{DB: c.DB, SFN: c.SFN, StateMachineARN: c.ImportMachine,
-			MaxConcurrency: c.MaxConcurrency, Log: c.Log}.Handle,
-		"import-inspect":  Task(InspectHandler{Deps: deps}.Handle),
-		"import-prepare":  Task(PrepareHandler{Deps: deps}.Handle),
-		"import-chunk":    Task(ChunkHandler{Deps: deps}.Handle),
-		"import-finalize": Task(FinalizeHandler{Deps: deps}.Handle),
-		"import-fail":     Task(FailHandler{Deps: deps, Log: c.Log}.Handle),
-		"rollback":        Task(BatchHandler{DB: c.DB, Size: c.RollbackBatch}.Handle),
-		"export": exporter.Deps{DB: c.DB, Store: c.Exports, Bucket: c.Exports.Bucket, Log: c.Log,
-			ProgressEvery: c.ExportProgressEvery}.Handle,
-		"export-sweeper": reconcile.Scheduled(exporter.Sweeper{DB: c.SweeperDB, Store: c.Exports, Log: c.Log}.Handle,
+		"import-trigger": LoggedFunc("import-trigger", c.Log, TriggerHandler{DB: c.DB, SFN: c.SFN, StateMachineARN: c.ImportMachine,
+			MaxConcurrency: c.MaxConcurrency, Log: c.Log}.Handle),
+		"import-inspect":  Task(Logged("import-inspect", c.Log, InspectHandler{Deps: deps}.Handle)),
+		"import-prepare":  Task(Logged("import-prepare", c.Log, PrepareHandler{Deps: deps}.Handle)),
+		"import-chunk":    Task(Logged("import-chunk", c.Log, ChunkHandler{Deps: deps}.Handle)),
+		"import-finalize": Task(Logged("import-finalize", c.Log, FinalizeHandler{Deps: deps}.Handle)),
+		"import-fail":     Task(Logged("import-fail", c.Log, FailHandler{Deps: deps, Log: c.Log}.Handle)),
+		"rollback":        Task(Logged("rollback", c.Log, BatchHandler{DB: c.DB, Size: c.RollbackBatch}.Handle)),
+		"export": LoggedFunc("export", c.Log, exporter.Deps{DB: c.DB, Store: c.Exports, Bucket: c.Exports.Bucket, Log: c.Log,
+			ProgressEvery: c.ExportProgressEvery}.Handle),
+		"export-sweeper": LoggedFunc("export-sweeper", c.Log, scheduled(reconcile.Scheduled(
+			exporter.Sweeper{DB: c.SweeperDB, Store: c.Exports, Log: c.Log}.Handle,
 			reconcile.Reconciler{DB: c.SweeperDB, SFN: c.SFN, StateMachineARN: c.ImportMachine, Log: c.Log,
-				Rollbacks: RollbackStarter{SFN: c.SFN, StateMachineARN: c.RollbackMachine}}.Handle),
+				Rollbacks: RollbackStarter{SFN: c.SFN, StateMachineARN: c.RollbackMachine}}.Handle))),
 	}
+}
+
+// scheduled gives a scheduled handler (no input) the shape LoggedFunc
+// wraps; the schedule's event carries nothing it reads.
+func scheduled(h func(context.Context) error) func(context.Context, struct{}) error {
+	return func(ctx context.Context, _ struct{}) error { return h(ctx) }
 }
