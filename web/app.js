@@ -5,21 +5,15 @@
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "portage-token";
-const FIELD_LABELS = {
-  email: "Email", first_name: "First name", last_name: "Last name", phone: "Phone", company: "Company",
-  job_title: "Job title", website: "Website", street: "Street", city: "City", region: "State / region",
-  postal_code: "Postal code", country: "Country", tags: "Tags", full_name: "Full name (split into first and last)",
-  created_at: "Added on", updated_at: "Last changed",
-};
-const EXPORT_FIELDS = ["email", "first_name", "last_name", "phone", "company", "job_title", "website", "street",
-  "city", "region", "postal_code", "country", "tags", "created_at", "updated_at"];
 const STATUS_WORDS = {
   pending: "Waiting for the file", awaiting_review: "Waiting for your review", processing: "Importing",
   completed: "Done", failed: "Failed", cancelled: "Cancelled", rolling_back: "Undoing", rolled_back: "Undone",
 };
 const POLL_MS = 400;
 
-const state = { job: null, inspection: null, polling: 0 };
+// fields: what a person may import into or export, with labels, from
+// GET /v1/fields (the page keeps no list of its own).
+const state = { job: null, inspection: null, polling: 0, fields: [] };
 
 // ---- API ------------------------------------------------------------------
 
@@ -109,8 +103,17 @@ function cell(label, content) {
 
 function fieldLabel(f) {
   if (!f) return "Don't import";
-  if (f.startsWith("custom.")) return "Custom field “" + f.slice(7) + "”";
-  return FIELD_LABELS[f] || f;
+  const known = state.fields.find((x) => x.name === f);
+  if (f.startsWith("custom.")) return "Custom field “" + (known ? known.label : f.slice(7)) + "”";
+  return known ? known.label : f;
+}
+
+// loadFields reads the fields once a session: the standard ones and the
+// tenant's custom fields, which grow as imports add them.
+async function loadFields() {
+  try {
+    state.fields = (await api("/v1/fields")).fields || [];
+  } catch (e) { /* labels fall back to the field names */ }
 }
 
 function plural(n, one, many) { return n.toLocaleString() + " " + (n === 1 ? one : many); }
@@ -277,6 +280,7 @@ async function openReview(job) {
     return;
   }
   state.inspection = inspection;
+  await loadFields();
   step("review");
   const rows = inspection.estimated_rows;
   const parts = [`${inspection.file_name}: ${inspection.rows_counted ? plural(rows, "row", "rows") : "about " + plural(rows, "row", "rows")}`,
@@ -342,6 +346,8 @@ function checkMapping() {
   for (const [f, cols] of Object.entries(byField)) {
     if (cols.length > 1) problems.push({ text: `${cols.map((c) => "“" + c + "”").join(" and ")} are both imported as ${fieldLabel(f)}. Choose one.`, focus: selectFor(cols[1]) });
   }
+  const left = Object.values(m).filter((f) => !f).length;
+  $("left-out").textContent = left ? `${plural(left, "column", "columns")} will not be imported.` : "Every column will be imported.";
   const list = $("problem-list");
   list.replaceChildren(...problems.map((p) => el("li", {}, el("a", { href: "#", text: p.text, onclick: (e) => { e.preventDefault(); p.focus && p.focus.focus(); } }))));
   $("problems").hidden = problems.length === 0;
@@ -571,12 +577,14 @@ async function openExports() {
   show("exports");
   showAlert("");
   $("exports-h").focus();
-  const box = $("export-fields");
-  if (!box.children.length) {
-    for (const f of EXPORT_FIELDS) {
-      box.append(el("label", { class: "check" }, el("input", { type: "checkbox", name: "field", value: f, checked: "" }), " " + fieldLabel(f)));
-    }
-  }
+  await loadFields();
+  // Standard fields and timestamps are ticked; the tenant's custom fields
+  // are offered, unticked.
+  $("export-fields").replaceChildren(...state.fields.filter((f) => f.export).map((f) => {
+    const box = el("input", { type: "checkbox", name: "field", value: f.name });
+    box.checked = f.kind !== "custom";
+    return el("label", { class: "check" }, box, " " + fieldLabel(f.name));
+  }));
   try {
     const segs = (await api("/v1/segments")).segments || [];
     if (segs.length) $("segment").replaceChildren(...segs.map((s) => el("option", { value: s.id, text: s.name })));

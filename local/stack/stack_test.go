@@ -1021,3 +1021,38 @@ func TestReconcilerResumesAStalledRollback(t *testing.T) {
 		t.Fatalf("%d contacts left after the resumed rollback", n)
 	}
 }
+
+// The fields a person may pick come from the API: the standard ones with
+// their labels, and the tenant's custom fields as soon as an import wrote
+// them (another tenant's are not listed).
+func TestFieldsListTheTenantsCustomFields(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	e.importFile(t, writeFile(t, "c.csv", "email,Plan,Seats\na@b.co,pro,3\nc@d.co,free,\n"),
+		client.ImportRequest{FieldMapping: map[string]string{"email": "email", "Plan": "custom.plan", "Seats": "custom.seats"}})
+	fields, err := e.api.Fields(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]string{}
+	for _, f := range fields {
+		byName[f.Name] = f.Label
+	}
+	if byName["first_name"] != "First name" || byName["custom.plan"] != "plan" || byName["custom.seats"] != "seats" || byName["created_at"] == "" {
+		t.Fatalf("fields %v", byName)
+	}
+	other := &client.Client{BaseURL: e.st.APIURL}
+	if other.Token, err = e.st.Token(uuid.New(), uuid.New()); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := other.Fields(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range theirs {
+		if strings.HasPrefix(f.Name, "custom.") {
+			t.Fatalf("another tenant sees custom field %s", f.Name)
+		}
+	}
+}

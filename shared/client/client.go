@@ -150,6 +150,16 @@ func decodeError(resp *http.Response) error {
 	return &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
 }
 
+// Fields lists what a person may import into or export: the standard
+// fields, tags, the timestamps and the tenant's custom fields.
+func (c *Client) Fields(ctx context.Context) ([]api.Field, error) {
+	var out struct {
+		Fields []api.Field `json:"fields"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/fields", nil, &out)
+	return out.Fields, err
+}
+
 // CreateImport creates a job and returns it with its upload instructions.
 func (c *Client) CreateImport(ctx context.Context, req ImportRequest) (Job, error) {
 	var j Job

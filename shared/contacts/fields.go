@@ -21,23 +21,34 @@ const (
 	NumFields
 )
 
-// fieldInfo is the column name and the longest value accepted (characters).
+// fieldInfo is the column name, the longest value accepted (characters)
+// and what a person reads for the field.
 var fieldInfo = [NumFields]struct {
 	name   string
 	maxLen int
+	label  string
 }{
-	Email:      {"email", 254},
-	FirstName:  {"first_name", 100},
-	LastName:   {"last_name", 100},
-	Phone:      {"phone", 40},
-	Company:    {"company", 200},
-	JobTitle:   {"job_title", 200},
-	Website:    {"website", 2048},
-	Street:     {"street", 500},
-	City:       {"city", 100},
-	Region:     {"region", 100},
-	PostalCode: {"postal_code", 20},
-	Country:    {"country", 100},
+	Email:      {"email", 254, "Email"},
+	FirstName:  {"first_name", 100, "First name"},
+	LastName:   {"last_name", 100, "Last name"},
+	Phone:      {"phone", 40, "Phone"},
+	Company:    {"company", 200, "Company"},
+	JobTitle:   {"job_title", 200, "Job title"},
+	Website:    {"website", 2048, "Website"},
+	Street:     {"street", 500, "Street"},
+	City:       {"city", 100, "City"},
+	Region:     {"region", 100, "State / region"},
+	PostalCode: {"postal_code", 20, "Postal code"},
+	Country:    {"country", 100, "Country"},
+}
+
+// Label is what a person reads for the field ("First name").
+func (f Field) Label() string { return fieldInfo[f].label }
+
+// AttributeLabels are what a person reads for a contact's attributes that
+// are not standard fields.
+var AttributeLabels = map[string]string{
+	"tags": "Tags", "created_at": "Added on", "updated_at": "Last changed", "id": "Portage id", "workspace_id": "Workspace",
 }
 
 // Name is the field's column name, as used in field_mapping and exports.

@@ -29,6 +29,7 @@ var statements = map[string]string{
 	"soft_delete":      softDeleteSQL,
 	"restore":          restoreSQL,
 	"undone_before":    undoneBeforeSQL,
+	"remember_custom":  rememberCustomSQL,
 }
 
 // TestStatementsMatchGoldenFiles fails when a built statement differs from

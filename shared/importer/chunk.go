@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -275,6 +276,9 @@ func applyRows(ctx context.Context, tx pgx.Tx, w *contacts.Writer, c Chunk, opts
 			return counts, nil
 		}
 		if err := w.Update(ctx, updates, updatePrev); err != nil {
+			return nil, err
+		}
+		if err := contacts.RememberCustomFields(ctx, tx, c.TenantID, slices.Concat(creates, updates)); err != nil {
 			return nil, err
 		}
 		if err := w.Skip(ctx, skips); err != nil {

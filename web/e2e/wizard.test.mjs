@@ -129,6 +129,10 @@ test("import with review, check, export, undo", { timeout: 180_000 }, async () =
   await email.selectOption("email");
   assert.equal(await page.locator("#problems").isHidden(), true);
 
+  // The columns left out are counted, as the selects say.
+  const leftOut = await page.locator("#columns select").evaluateAll((ss) => ss.filter((s) => !s.value).length);
+  assert.match(await page.locator("#left-out").innerText(), leftOut ? new RegExp(`^${leftOut} columns? will not be imported`) : /Every column will be imported/);
+
   // Change one mapping: the notes become a custom field.
   await page.getByLabel("Import column “Notes” as").selectOption("custom.notes");
   await page.getByLabel("Tags to add to every imported contact").fill("outlook, 2026");
@@ -175,6 +179,10 @@ test("import with review, check, export, undo", { timeout: 180_000 }, async () =
   // Export csv, then open the file.
   await page.getByRole("navigation").getByRole("button", { name: "Export" }).click();
   await page.getByRole("heading", { name: "Export contacts" }).waitFor();
+  // The tenant's custom fields come from the API, offered unticked.
+  const notes = page.getByLabel("Custom field “notes”");
+  assert.equal(await notes.isChecked(), false, "a custom field is offered, not ticked");
+  await notes.check();
   await page.locator("#export-form").getByRole("button", { name: "Export" }).click();
   const download = page.locator("#export-list").getByRole("button", { name: "Download" }).first();
   await download.waitFor({ timeout: 60_000 });
@@ -184,6 +192,8 @@ test("import with review, check, export, undo", { timeout: 180_000 }, async () =
   assert.match(csv[0], /^email,first_name,last_name/);
   assert.equal(csv.length - 1, 4, "the export holds the 4 imported contacts");
   assert.ok(csv.some((l) => l.startsWith("ada@example.com,Ada,Lovelace")));
+  assert.match(csv[0], /,custom\.notes$/, "the custom field chosen is exported");
+  assert.ok(csv.some((l) => l.startsWith("ada@example.com,") && l.endsWith(",first programmer")));
 
   // Undo the import from its page in the history.
   await page.getByRole("navigation").getByRole("button", { name: "History" }).click();
