@@ -311,7 +311,9 @@ async function openReview(job) {
     select.value = chosen;
     select.addEventListener("change", checkMapping);
     let suggested = "—";
-    if (sug.field) {
+    if (!sug.field && sug.reason === "from your last import") {
+      suggested = el("span", {}, "Don't import ", el("span", { class: "conf-high", text: "(from your last import)" }));
+    } else if (sug.field) {
       const [words, cls] = confidenceWords(sug.confidence);
       suggested = el("span", {}, fieldLabel(sug.field) + " ", el("span", { class: cls, text: `(${sug.reason === "from your last import" ? "from your last import" : words})` }));
     }

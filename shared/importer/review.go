@@ -147,6 +147,12 @@ func (in *Inspection) suggest(remembered, given map[string]string, opts mapping.
 	case len(remembered) > 0:
 		in.MappingSource = FromMemory
 		for col, field := range remembered {
+			// A column left out last time is remembered as "ignore": it is
+			// suggested as left out (""), which the page shows as "Don't
+			// import", not as a field of that name.
+			if field == "ignore" || field == "-" {
+				field = ""
+			}
 			in.SuggestedMapping[col] = field
 			in.Suggestions[col] = mapping.Suggestion{Field: field, Confidence: 1, Reason: FromMemory}
 		}

@@ -109,6 +109,25 @@ func TestReviewThenStart(t *testing.T) {
 	}
 }
 
+// A column left out when the mapping was confirmed is suggested as left
+// out the next time, from memory: not as a field called "ignore", which
+// the page showed as a blank select.
+func TestRememberedMappingLeavesOutWhatWasLeftOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	job := e.NewReviewJob(t, "first.csv", "Email,Junk\na@b.co,x\n")
+	e.inspect(t, job, "token-1")
+	if _, err := e.start(t, job, importer.StartRequest{FieldMapping: map[string]string{"Junk": ""}}); err != nil {
+		t.Fatal(err)
+	}
+	next := e.NewReviewJob(t, "second.csv", "Email,Junk\nc@d.co,y\n")
+	in := e.inspect(t, next, "token-2")
+	if in.MappingSource != importer.FromMemory || in.SuggestedMapping["Junk"] != "" || in.Suggestions["Junk"].Field != "" ||
+		in.Suggestions["Junk"].Reason != importer.FromMemory || in.SuggestedMapping["Email"] != "email" {
+		t.Fatalf("remembered: %v, suggestions %v", in.SuggestedMapping, in.Suggestions)
+	}
+}
+
 func TestInspectShowsProblems(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
