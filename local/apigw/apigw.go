@@ -47,6 +47,10 @@ type Front struct {
 // maxBody is API Gateway's payload limit.
 const maxBody = 10 << 20
 
+// MaxResponseBytes is Lambda's limit on a synchronous invocation's
+// response (the event API Gateway gets back, its JSON encoding included).
+const MaxResponseBytes = 6 << 20
+
 // ServeHTTP handles one request: /healthz is public; everything else needs
 // a valid token, as the JWT authorizer would require.
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +98,10 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev := f.event(r, body, claims)
 	payload, _ := json.Marshal(ev)
 	out, err := f.Invoker.Invoke(r.Context(), f.Function, payload)
-	if err != nil {
+	// Lambda refuses a synchronous response over 6 MB, and API Gateway
+	// answers the request with a 500: the local front does the same, so a
+	// response that would fail in AWS fails here too.
+	if err != nil || len(out) > MaxResponseBytes {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
 		io.WriteString(w, `{"message":"Internal Server Error"}`)

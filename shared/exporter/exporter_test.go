@@ -521,3 +521,19 @@ func (stallingStore) Get(context.Context, string) (io.ReadCloser, error) {
 	return nil, errors.New("no")
 }
 func (stallingStore) Delete(context.Context, string) error { return nil }
+
+// An export holds at most an Excel sheet's 16,384 columns, whatever its
+// format: refused when asked for, not once written past the sheet's edge.
+func TestCheckFieldsLimit(t *testing.T) {
+	t.Parallel()
+	fields := make([]string, exporter.MaxFields+1)
+	for i := range fields {
+		fields[i] = fmt.Sprintf("custom.f%d", i)
+	}
+	if err := exporter.CheckFields(fields); err == nil || !strings.Contains(err.Error(), "at most 16384") {
+		t.Fatalf("%d fields: %v", len(fields), err)
+	}
+	if err := exporter.CheckFields(fields[:exporter.MaxFields]); err != nil {
+		t.Fatalf("%d fields: %v", exporter.MaxFields, err)
+	}
+}

@@ -22,9 +22,17 @@ var extraFields = map[string]bool{"id": true, "workspace_id": true, "tags": true
 
 var customName = regexp.MustCompile(`^[a-z0-9_][a-z0-9_ -]{0,63}$`)
 
+// MaxFields is the most fields an export may hold.
+const MaxFields = 16384
+
 // CheckFields validates selected_fields: standard fields, id, workspace_id,
 // tags, created_at, updated_at and custom.<name>, each once.
 func CheckFields(fields []string) error {
+	// An Excel sheet holds 16,384 columns; no format gets more, so that
+	// no export is refused only once it is written.
+	if len(fields) > MaxFields {
+		return apperr.Invalidf("selected_fields names %d fields; an export holds at most %d (an Excel sheet's columns)", len(fields), MaxFields)
+	}
 	seen := map[string]bool{}
 	for _, f := range fields {
 		if seen[f] {
