@@ -42,6 +42,9 @@ var calls = map[string][]string{
 		"states:SendTaskSuccess " + importMachine, // start a reviewed import
 		"states:SendTaskFailure " + importMachine, // cancel one
 		"s3:DeleteObject " + uploads,              // a cancelled import's upload
+		"s3:GetObject " + uploads,                 // a dry run imported for real: its upload copied
+		"s3:AbortMultipartUpload " + uploads,
+		"s3:ListBucket " + uploadsBucket, // NoSuchKey rather than AccessDenied for a file no longer kept
 	},
 	"ImportInspectFunction": {
 		"rds-db:connect " + dbUser,

@@ -484,6 +484,7 @@ async function showResult(job) {
   $("download-errors").hidden = !job.error_report;
   const undoable = job.can_rollback && !job.dry_run && (job.status === "completed" || ((job.status === "failed" || job.status === "cancelled") && job.processed_rows > 0));
   $("undo").hidden = !undoable;
+  $("for-real").hidden = !(job.dry_run && job.status === "completed");
   $("undo-confirm").hidden = true;
   $("undo-result").hidden = true;
   if (job.status === "rolled_back" || job.status === "rolling_back") showUndo(job);
@@ -501,6 +502,23 @@ async function downloadErrors() {
     a.remove();
   } catch (e) {
     report(e);
+  }
+}
+
+// importForReal imports a finished dry run for real: the same file,
+// mapping and options, with no new upload. Sent once, however often the
+// button is clicked.
+async function importForReal() {
+  const button = $("for-real");
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    const job = await api(`/v1/imports/${state.job.id}/import`, { method: "POST" });
+    go("#/imports/" + job.id);
+  } catch (e) {
+    report(e);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -691,6 +709,7 @@ function wire() {
   $("progress-cancel").addEventListener("click", cancelImport);
   $("download-errors").addEventListener("click", downloadErrors);
   $("undo").addEventListener("click", askUndo);
+  $("for-real").addEventListener("click", importForReal);
   $("undo-yes").addEventListener("click", undo);
   $("undo-no").addEventListener("click", () => { $("undo-confirm").hidden = true; $("undo").focus(); });
   $("again").addEventListener("click", () => go("#/import"));

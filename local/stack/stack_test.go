@@ -1056,3 +1056,33 @@ func TestFieldsListTheTenantsCustomFields(t *testing.T) {
 		}
 	}
 }
+
+// A dry run that finished is imported for real with one request: the same
+// file (not uploaded again), mapping and options, in a new job; the dry run
+// stays as it was. Anything but a finished dry run is refused.
+func TestImportADryRunForReal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dry := e.importFile(t, writeFile(t, "d.csv", "email,Plan\na@b.co,pro\nc@d.co,free\nbad,x\n"), client.ImportRequest{
+		FieldMapping: map[string]string{"email": "email", "Plan": "custom.plan"}, ImportOptions: &jobs.Options{DryRun: true, Tags: []string{"trial"}}})
+	if dry.Status != jobs.StatusCompleted || dry.CreatedCount != 2 || e.count(t, `SELECT count(*) FROM contacts`) != 0 {
+		t.Fatalf("dry run: %s", counts(dry))
+	}
+	real, err := e.api.ImportForReal(ctx, dry.ID.String())
+	if err != nil || real.ID == dry.ID || real.DryRun {
+		t.Fatalf("import for real: %+v, %v", real, err)
+	}
+	done, err := e.api.Wait(ctx, real.ID.String(), 50*time.Millisecond, nil)
+	if err != nil || done.Status != jobs.StatusCompleted || done.CreatedCount != 2 || done.ErrorCount != 1 {
+		t.Fatalf("the real import: %s, %v", counts(done), err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM contacts WHERE custom_fields->>'plan' IS NOT NULL AND tags @> ARRAY['trial']`); n != 2 {
+		t.Fatalf("%d contacts with the dry run's mapping and tags, want 2", n)
+	}
+	var ae *client.APIError
+	if _, err := e.api.ImportForReal(ctx, real.ID.String()); !errors.As(err, &ae) || ae.Status != http.StatusConflict {
+		t.Fatalf("importing a real import for real: %v, want 409", err)
+	}
+}

@@ -71,6 +71,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/imports/{id}/start", s.wrap(s.startImport))
 	mux.HandleFunc("POST /v1/imports/{id}/cancel", s.wrap(s.cancelImport))
 	mux.HandleFunc("GET /v1/fields", s.wrap(s.listFields))
+	mux.HandleFunc("POST /v1/imports/{id}/import", s.wrap(s.importForReal))
 	mux.HandleFunc("POST /v1/exports", s.wrap(s.createExport))
 	mux.HandleFunc("GET /v1/exports", s.wrap(s.listExports))
 	mux.HandleFunc("GET /v1/exports/{id}", s.wrap(s.getExport))

@@ -178,3 +178,22 @@ func (s *Server) jobView(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) (JobVi
 const firstShown = 20
 
 var errNoReviews = errors.New("review callbacks are not configured")
+
+// importForReal starts a finished dry run's import for real, with the same
+// file, mapping and options (POST /v1/imports/{id}/import): 201 with the
+// new job.
+func (s *Server) importForReal(w http.ResponseWriter, r *http.Request, id Identity) error {
+	jobID, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return notFound("no such import")
+	}
+	if s.Uploads == nil {
+		return errNoReviews
+	}
+	job, err := importer.ImportForReal(r.Context(), s.DB, s.Uploads, s.UploadsBucket, id.TenantID, jobID, id.UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.view(job, jobs.Details{}, nil))
+	return nil
+}

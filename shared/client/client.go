@@ -150,6 +150,14 @@ func decodeError(resp *http.Response) error {
 	return &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
 }
 
+// ImportForReal starts a finished dry run's import for real, with its
+// file, mapping and options, and returns the new job.
+func (c *Client) ImportForReal(ctx context.Context, id string) (Job, error) {
+	var j Job
+	err := c.do(ctx, http.MethodPost, "/v1/imports/"+id+"/import", nil, &j)
+	return j, err
+}
+
 // Fields lists what a person may import into or export: the standard
 // fields, tags, the timestamps and the tenant's custom fields.
 func (c *Client) Fields(ctx context.Context) ([]api.Field, error) {

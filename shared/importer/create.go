@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/portagehq/portage/shared/apperr"
 	"github.com/portagehq/portage/shared/jobs"
 	"github.com/portagehq/portage/shared/mapping"
+	"github.com/portagehq/portage/shared/objstore"
+	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/readers"
 )
 
@@ -131,4 +134,63 @@ func safeName(name string) string {
 		return "upload"
 	}
 	return b.String()
+}
+
+// ImportForReal starts, after a dry run that finished, the same import for
+// real: a new job with the dry run's file, mapping and options, dry_run
+// off, created by createdBy. The file is copied in the uploads store to the
+// new job's key, which starts its execution as an upload does: nothing is
+// uploaded again. Refused (409) for any job but a finished dry run; a file
+// no longer kept fails the new job with a reason.
+func ImportForReal(ctx context.Context, db postgres.Beginner, uploads objstore.Store, bucket string, tenantID, dryRunID uuid.UUID, createdBy *uuid.UUID) (jobs.ImportJob, error) {
+	var job jobs.ImportJob
+	var from string
+	err := postgres.InTenantTx(ctx, db, tenantID, func(tx pgx.Tx) error {
+		dry, err := jobs.GetImport(ctx, tx, dryRunID)
+		if err != nil {
+			return err
+		}
+		if !dry.ImportOptions.DryRun || dry.Status != jobs.StatusCompleted {
+			return apperr.New(apperr.Conflict, "only a dry run that finished can be imported for real; this import is %s", dry.Status)
+		}
+		det, err := jobs.GetDetails(ctx, tx, dryRunID)
+		if err != nil {
+			return err
+		}
+		from = det.SourceKey
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		opts := dry.ImportOptions
+		opts.DryRun = false
+		job, err = Create(ctx, tx, NewImport{JobID: id, TenantID: tenantID, FileName: dry.FileName, FileSize: dry.FileSize,
+			FileType: readers.FileType(dry.FileType), Key: UploadKey(tenantID, id, safeName(dry.FileName)),
+			FieldMapping: dry.FieldMapping, Options: opts}, createdBy, bucket)
+		return err
+	})
+	if err != nil {
+		return job, postgres.AppError(err)
+	}
+	to := UploadKey(tenantID, job.ID, safeName(job.FileName))
+	if err := copyUpload(ctx, uploads, from, to); err != nil {
+		reason := "the file of the dry run is no longer kept; upload it again"
+		if !errors.Is(err, objstore.ErrNotFound) {
+			return job, apperr.Retryable(fmt.Errorf("copy the upload of job %s: %w", dryRunID, err))
+		}
+		ferr := postgres.InTenantTx(ctx, db, tenantID, func(tx pgx.Tx) error { return jobs.MarkFailed(ctx, tx, job.ID, reason) })
+		return job, errors.Join(apperr.New(apperr.Gone, "%s", reason), ferr)
+	}
+	return job, nil
+}
+
+// copyUpload copies an upload to another key; the new object raises the
+// same event an upload does.
+func copyUpload(ctx context.Context, store objstore.Store, from, to string) error {
+	rc, err := store.Get(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return store.Put(ctx, to, rc)
 }

@@ -286,6 +286,14 @@ test("the page says only what is true", { timeout: 120_000 }, async () => {
   await page.getByRole("heading", { name: "Dry run: checked, nothing was saved" }).waitFor({ timeout: 30_000 });
   assert.equal(page.url(), address, "Back returns to the import");
 
+  // The dry run is imported for real, with no new upload.
+  await page.getByRole("button", { name: "Import it for real" }).click();
+  await page.getByRole("heading", { name: "Import finished" }).waitFor({ timeout: 60_000 });
+  assert.match(await page.locator("#result-text").innerText(), /2 contacts created/);
+  const saved = await one(`SELECT count(*)::int AS n FROM contacts WHERE tenant_id = $1 AND email LIKE 'dry_@example.com'`, localTenant);
+  assert.equal(saved.n, 2, "the real import saved the dry run's rows");
+  assert.notEqual(page.url(), address, "the real import has its own address");
+
   // A picture renamed .csv: refused on the pick step, with why.
   await page.getByRole("button", { name: "Import another file" }).click();
   const png = path.join(dir, "photo.csv");
