@@ -108,8 +108,9 @@ function fieldLabel(f) {
   return known ? known.label : f;
 }
 
-// loadFields reads the fields once a session: the standard ones and the
-// tenant's custom fields, which grow as imports add them.
+// loadFields reads the fields each time a review or the export form opens:
+// the standard ones and the tenant's custom fields, which grow as imports
+// add them.
 async function loadFields() {
   try {
     state.fields = (await api("/v1/fields")).fields || [];

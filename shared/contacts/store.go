@@ -53,12 +53,11 @@ var liveColumns = func() string {
 // ANALYZE did not see, a table analyzed while small) and which then costs
 // every chunk as much as the contacts already stored. Among the indexes
 // that could serve one key, the unique one visits one entry and a tenant
-// index (tenant_id, created_at) as many as the tenant is believed to hold;
-// migration 00010 keeps that belief above one contact (the n_distinct of
-// tenant_id), so the unique index wins, never tied. The tenant comes as a
-// sub-select so that its estimate is that generic one, not a stale
-// per-tenant figure (docs/decisions.md, "Plans that statistics cannot
-// turn").
+// index ((tenant_id, updated_at), (tenant_id, id)) as many as the tenant
+// is believed to hold; migration 00010 keeps that belief above one contact
+// (tenant_id has no statistics: a tenant is a 200th of the table), so the
+// unique index wins, never tied (docs/decisions.md, "Plans that statistics
+// cannot turn").
 var (
 	findLiveBase = `SELECT k.key, c.loc::text, ` + liveColumns + `
 	FROM unnest($2::text[]) AS k(key),
