@@ -475,6 +475,9 @@ async function showResult(job) {
   $("result-skipped").textContent = skippedWords(job);
   const errors = (job.errors || []).filter((e) => e.row > 0);
   $("result-errors").hidden = errors.length === 0;
+  // The problems by kind, over every row: "1,950 × the domain has no dot".
+  $("problem-summary").replaceChildren(...(job.problems || []).map((p) =>
+    el("li", { text: `${p.rows.toLocaleString()} × ${p.message}` })));
   $("errors-shown").textContent = errors.length < job.error_count
     ? `Showing the first ${errors.length.toLocaleString()} of ${plural(job.error_count, "row", "rows")} with problems: the error report has them all.` : "";
   $("errors").tBodies[0].replaceChildren(...errors.map((e) =>

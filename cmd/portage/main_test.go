@@ -142,7 +142,7 @@ func TestMigrate(t *testing.T) {
 	if err := run(ctx, []string{"migrate"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != "Applied migrations [1 2 3 4 5 6 7 8 9 10 11 12].\n" {
+	if got := out.String(); got != "Applied migrations [1 2 3 4 5 6 7 8 9 10 11 12 13].\n" {
 		t.Fatalf("first migrate printed %q", got)
 	}
 	out.Reset()

@@ -1086,3 +1086,19 @@ func TestImportADryRunForReal(t *testing.T) {
 		t.Fatalf("importing a real import for real: %v, want 409", err)
 	}
 }
+
+// The job counts its row errors by kind over every row, across chunks, the
+// most frequent first: "3 × the domain has no dot", not a list cut at 100.
+func TestProblemsAreCountedByKind(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	j := e.importFile(t, writeFile(t, "p.csv", "email\na@nodot\nb@nodot\nok@example.com\nc@nodot\nbad\nok2@example.com\n"),
+		client.ImportRequest{FieldMapping: map[string]string{"email": "email"}})
+	if j.ErrorCount != 4 || len(j.Problems) != 2 {
+		t.Fatalf("%s (%s), problems %+v", counts(j), deref(j.FailureReason), j.Problems)
+	}
+	if j.Problems[0].Rows != 3 || !strings.Contains(j.Problems[0].Message, "the domain has no dot") ||
+		j.Problems[1].Rows != 1 || !strings.Contains(j.Problems[1].Message, "it has no @") {
+		t.Fatalf("problems %+v", j.Problems)
+	}
+}

@@ -184,7 +184,10 @@ type JobView struct {
 	// SkippedBy says why rows were skipped (its sum is skipped_count), and
 	// Duplicates lists the first rows skipped as repeats of an earlier row
 	// ({row, duplicate_of}); both once the file is prepared.
-	SkippedBy     *jobs.Skips     `json:"skipped_by,omitempty"`
+	SkippedBy *jobs.Skips `json:"skipped_by,omitempty"`
+	// Problems are the row errors by kind, the most frequent first (at
+	// most 10), counted over every row of the chunks applied so far.
+	Problems      []jobs.Problem  `json:"problems,omitempty"`
 	Duplicates    json.RawMessage `json:"duplicates,omitempty"`
 	FailureReason *string         `json:"failure_reason,omitempty"`
 	ErrorReport   string          `json:"error_report,omitempty"`

@@ -150,11 +150,15 @@ func (s *Server) jobView(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) (JobVi
 	}
 	var first, dups json.RawMessage
 	var sums jobs.ChunkSums
+	var problems []jobs.Problem
 	if j.TotalRows != nil {
 		if sums, err = jobs.SumChunks(ctx, tx, jobID); err != nil {
 			return JobView{}, err
 		}
 		if dups, err = jobs.FirstChunkDuplicates(ctx, tx, jobID, firstShown); err != nil {
+			return JobView{}, err
+		}
+		if problems, err = jobs.Problems(ctx, tx, jobID, 10); err != nil {
 			return JobView{}, err
 		}
 	}
@@ -168,7 +172,7 @@ func (s *Server) jobView(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) (JobVi
 	}
 	v := s.view(j, d, first)
 	if j.TotalRows != nil {
-		v.SkippedBy, v.Duplicates, v.ChunksApplied = &sums.SkippedBy, dups, sums.Chunks
+		v.SkippedBy, v.Duplicates, v.ChunksApplied, v.Problems = &sums.SkippedBy, dups, sums.Chunks, problems
 	}
 	return v, nil
 }

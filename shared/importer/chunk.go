@@ -21,11 +21,16 @@ import (
 	"github.com/portagehq/portage/shared/objstore"
 	"github.com/portagehq/portage/shared/postgres"
 	"github.com/portagehq/portage/shared/readers"
+	"github.com/portagehq/portage/shared/textcut"
 )
 
 // MaxErrorsKept bounds the row errors kept in a chunk result and in
 // import_jobs.errors; the error report in the object store has all of them.
 const MaxErrorsKept = 100
+
+// maxProblem bounds a problem's message as it is counted: a message that
+// quotes a long value stays a short key.
+const maxProblem = 200
 
 // ChunkResult is what one chunk did. Created + Updated + Skipped + Errors =
 // Rows.
@@ -198,6 +203,11 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 	res.SkippedBy.NoMatch = outcomes[skippedNoMatch]
 	res.Skipped = res.SkippedBy.Total()
 
+	// Every row error counts toward its problem; only the first are kept.
+	problems := map[string]int{}
+	for _, e := range rowErrors {
+		problems[textcut.Runes(e.Message, maxProblem)]++
+	}
 	if len(rowErrors) > MaxErrorsKept {
 		rowErrors = rowErrors[:MaxErrorsKept]
 	}
@@ -209,7 +219,7 @@ func applyChunkTx(ctx context.Context, tx pgx.Tx, c Chunk, rows []partRow) (Chun
 	if err != nil {
 		return res, err
 	}
-	if err := jobs.RecordChunk(ctx, tx, c.JobID, c.Index, res.ChunkCounts, errsJSON, dupsJSON); err != nil {
+	if err := jobs.RecordChunk(ctx, tx, c.JobID, c.Index, res.ChunkCounts, errsJSON, dupsJSON, problems); err != nil {
 		return res, err
 	}
 	// Last, under the job row's lock: a cancel that committed while this

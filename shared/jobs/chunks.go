@@ -69,14 +69,21 @@ type Duplicate struct {
 // RecordChunk records a claimed chunk's result (with up to the first row
 // errors and in-file duplicates, as JSON) and adds its rows to the job's processed_rows. The job
 // row is updated last, so its lock is held for as short a time as possible.
-func RecordChunk(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, index int, c ChunkCounts, errs, dups json.RawMessage) error {
+func RecordChunk(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, index int, c ChunkCounts, errs, dups json.RawMessage, problems map[string]int) error {
+	if problems == nil {
+		problems = map[string]int{}
+	}
+	probs, err := json.Marshal(problems)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `
 		UPDATE import_chunks SET created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6,
 			errors = $7, skipped_in_file_duplicates = $8, skipped_unchanged = $9, skipped_by_strategy = $10,
-			skipped_no_match = $11, duplicates = $12, completed_at = now()
+			skipped_no_match = $11, duplicates = $12, problems = $13, completed_at = now()
 		WHERE import_job_id = $1 AND chunk_index = $2`,
 		jobID, index, c.Created, c.Updated, c.Skipped, c.Errors, string(errs), c.SkippedBy.InFileDuplicates,
-		c.SkippedBy.Unchanged, c.SkippedBy.KeptByStrategy, c.SkippedBy.NoMatch, string(dups)); err != nil {
+		c.SkippedBy.Unchanged, c.SkippedBy.KeptByStrategy, c.SkippedBy.NoMatch, string(dups), string(probs)); err != nil {
 		return fmt.Errorf("record chunk %d of job %s: %w", index, jobID, err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE import_jobs SET processed_rows = coalesce(processed_rows, 0) + $2 WHERE id = $1`,
@@ -134,6 +141,33 @@ func SetCounts(ctx context.Context, tx pgx.Tx, id uuid.UUID, c ChunkSums) error 
 		return fmt.Errorf("count job %s: %w", id, err)
 	}
 	return nil
+}
+
+// Problem is a kind of row error and how many rows had it.
+type Problem struct {
+	Message string `json:"message"`
+	Rows    int    `json:"rows"`
+}
+
+// Problems sums the problems of a job's applied chunks, the most frequent
+// first, at most n of them.
+func Problems(ctx context.Context, tx pgx.Tx, id uuid.UUID, n int) ([]Problem, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT p.key, sum(p.value::int)::int FROM import_chunks c, jsonb_each_text(c.problems) AS p
+		WHERE c.import_job_id = $1 AND c.completed_at IS NOT NULL
+		GROUP BY p.key ORDER BY 2 DESC, 1 LIMIT $2`, id, n)
+	if err != nil {
+		return nil, fmt.Errorf("sum the problems of job %s: %w", id, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Problem, error) {
+		var p Problem
+		err := r.Scan(&p.Message, &p.Rows)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sum the problems of job %s: %w", id, err)
+	}
+	return out, nil
 }
 
 // FirstChunkErrors returns the first n row errors of the chunks applied so

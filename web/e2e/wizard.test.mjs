@@ -166,6 +166,7 @@ test("import with review, check, export, undo", { timeout: 180_000 }, async () =
   assert.equal(cells[0], "4", "the bad row is row 4 of the file (after the header)");
   assert.equal(cells[2], "not-an-email");
   assert.equal(cells[3], dbErrors[0].message);
+  assert.equal(await page.locator("#problem-summary").innerText(), "1 × " + dbErrors[0].message, "the problems, counted by kind");
   assert.equal(await page.locator("#result-skipped").innerText(), "1 row was skipped: 1 repeated an email seen earlier in the file.");
   assert.deepEqual(await page.locator("#dups-table tbody tr").first().locator("td").allInnerTexts(), ["6", "2"],
     "the repeat (row 6) is listed with the row it repeats");
