@@ -20,11 +20,13 @@ ALTER TABLE contacts ALTER COLUMN tenant_id TYPE uuid;
 CREATE POLICY tenant_isolation ON contacts
   USING (tenant_id = portage_current_tenant()) WITH CHECK (tenant_id = portage_current_tenant());
 
--- An export reads a tenant's contacts in id order: this index hands them
--- over in that order whatever a tenant is believed to hold, where the
--- (tenant_id, created_at) index it replaces had them sorted after (an
--- external sort at a tenant believed small). A filter on created_at is a
--- filter over the tenant's contacts, which an export reads anyway.
+-- An export reads a tenant's contacts in id order: this index can hand
+-- them over in that order, where the (tenant_id, created_at) index it
+-- replaces could only have them sorted after. (With a tenant believed a
+-- 200th of the table the planner may still prefer a bitmap scan and a
+-- sort: measured in memory at 100,000 contacts, 49 ms against the index's
+-- 71.) A filter on created_at is a filter over the tenant's contacts, which
+-- an export reads anyway.
 CREATE INDEX idx_contacts_tenant_id ON contacts (tenant_id, id);
 DROP INDEX idx_contacts_tenant_created;
 
