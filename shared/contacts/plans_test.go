@@ -127,7 +127,7 @@ func TestPlansProbeWhateverTheStatistics(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if _, err := tx.Exec(ctx, byLocation); err != nil {
+				if _, err := tx.Exec(ctx, byLocation.set); err != nil {
 					return err
 				}
 				expectProbes(t, tx, "update", contactArgs...)
@@ -138,16 +138,16 @@ func TestPlansProbeWhateverTheStatistics(t *testing.T) {
 				}
 				expectProbes(t, tx, "soft_delete", locs.String())
 				expectProbes(t, tx, "restore", locs.String(), prevs.String())
-				if _, err := tx.Exec(ctx, restoreLocation); err != nil {
+				if _, err := tx.Exec(ctx, byLocation.reset); err != nil {
 					return err
 				}
 				// The batch's events: any job's (the plan starts from the
 				// events' index whatever they hold).
-				if _, err := tx.Exec(ctx, inIndexOrder); err != nil {
+				if _, err := tx.Exec(ctx, inIndexOrder.set); err != nil {
 					return err
 				}
 				expectProbes(t, tx, "rollback_batch", uuid.New(), 5000)
-				if _, err := tx.Exec(ctx, restoreIndexOrder); err != nil {
+				if _, err := tx.Exec(ctx, inIndexOrder.reset); err != nil {
 					return err
 				}
 				var events, ids arrayBuilder

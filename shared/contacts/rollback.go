@@ -3,7 +3,6 @@ package contacts
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -52,58 +51,40 @@ FROM batch b,
 		WHERE c.id = b.contact_id OFFSET 0 FOR UPDATE) c
 ORDER BY b.id DESC`
 
-// inIndexOrder turns sorts and bitmap scans off for rollbackBatchSQL, and
-// restoreIndexOrder turns them on again (transaction-local). The batch is
-// then read backwards along the (job, id) index from where the last batch
-// stopped, n events whatever the job holds: a plan that believed the job
-// small would gather all its events left and sort them, every batch (an
-// undo of 300,000 events that sat at 0 for 15 minutes). The sort after the
-// batch is then disabled but the only one, and a disabled plan's cost
-// would have PostgreSQL compile it (JIT) every batch: jit is off too.
-const (
-	inIndexOrder = `SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
-	set_config('jit', 'off', true)`
-	restoreIndexOrder = `SELECT set_config('enable_sort', 'on', true), set_config('enable_bitmapscan', 'on', true),
-	set_config('jit', 'on', true)`
-)
+// inIndexOrder turns sorts and bitmap scans off for rollbackBatchSQL. The
+// batch is then read backwards along the (job, id) index from where the
+// last batch stopped, n events whatever the job holds: a plan that
+// believed the job small would gather all its events left and sort them,
+// every batch (an undo of 300,000 events that sat at 0 for 15 minutes).
+// The sort after the batch is then disabled but the only one, and a
+// disabled plan's cost would have PostgreSQL compile it (JIT) every batch:
+// jit is off too.
+var inIndexOrder = planSettings{
+	set: `SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
+	set_config('jit', 'off', true)`,
+	reset: `SELECT set_config('enable_sort', 'on', true), set_config('enable_bitmapscan', 'on', true),
+	set_config('jit', 'on', true)`,
+}
 
 // RollbackBatch reads up to n events of job jobID that no reversal has
-// passed yet, newest first, and locks their contacts. The three statements
-// go in one round trip.
+// passed yet, newest first, and locks their contacts, in one round trip.
 func RollbackBatch(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, n int) ([]Reverting, error) {
 	var b pgx.Batch
-	b.Queue(inIndexOrder)
-	b.Queue(rollbackBatchSQL, jobID, n)
-	b.Queue(restoreIndexOrder)
-	br := tx.SendBatch(ctx, &b)
-	batch, err := readBatch(br)
-	_, rerr := br.Exec()
-	if err = errors.Join(err, rerr, br.Close()); err != nil {
+	var batch []Reverting
+	inIndexOrder.queue(&b, rollbackBatchSQL, jobID, n).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var r Reverting
+			if err := rows.Scan(&r.EventID, &r.Type, &r.ContactID, &r.Loc, &r.Unchanged, &r.Current, &r.NewData, &r.PreviousData); err != nil {
+				return err
+			}
+			batch = append(batch, r)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	return batch, nil
-}
-
-func readBatch(br pgx.BatchResults) ([]Reverting, error) {
-	if _, err := br.Exec(); err != nil {
-		return nil, err
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var batch []Reverting
-	for rows.Next() {
-		var r Reverting
-		var prev []byte
-		if err := rows.Scan(&r.EventID, &r.Type, &r.ContactID, &r.Loc, &r.Unchanged, &r.Current, &r.NewData, &prev); err != nil {
-			return nil, err
-		}
-		r.PreviousData = prev
-		batch = append(batch, r)
-	}
-	return batch, rows.Err()
 }
 
 // undoneBeforeSQL looks, for each event $1 (on contact $2, which it found
@@ -240,19 +221,4 @@ func Restore(ctx context.Context, tx pgx.Tx, batch []Reverting) error {
 		return fmt.Errorf("restore updated contacts: %d of %d locked contacts restored", n, len(batch))
 	}
 	return nil
-}
-
-// byLocationExec runs a statement that reaches contacts by ctid between
-// byLocation and restoreLocation, in one round trip, and returns the rows
-// it changed.
-func byLocationExec(ctx context.Context, tx pgx.Tx, sql string, args ...any) (int64, error) {
-	var b pgx.Batch
-	b.Queue(byLocation)
-	b.Queue(sql, args...)
-	b.Queue(restoreLocation)
-	br := tx.SendBatch(ctx, &b)
-	_, err := br.Exec()
-	tag, serr := br.Exec()
-	_, rerr := br.Exec()
-	return tag.RowsAffected(), errors.Join(err, serr, rerr, br.Close())
 }

@@ -3,13 +3,13 @@ package contacts
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/portagehq/portage/shared/postgres"
 )
 
@@ -308,15 +308,41 @@ INSERT INTO import_events (id, import_job_id, contact_id, event_type, previous_d
 SELECT e.id, $1, e.contact_id, 'updated', e.prev::jsonb, e.data::jsonb, now() AT TIME ZONE 'UTC'
 FROM unnest($2::uuid[], $3::uuid[], string_to_array($4, E'\n'), string_to_array($5, E'\n')) AS e(id, contact_id, data, prev)`
 
-// byLocation turns plans other than TID probes off for a statement that
-// reaches contacts by ctid, and restoreLocation turns them on again; both
-// transaction-local (nothing pins an RDS Proxy connection).
-const (
-	byLocation = `SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
-	restoreLocation = `SELECT set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true),
-	set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)`
-)
+// planSettings are plan settings one statement runs under: set is queued
+// just before it and reset just after, in the same round trip. Both are
+// transaction-local (set_config(…, true)), so nothing pins an RDS Proxy
+// connection, and reset keeps them from the statements that follow.
+type planSettings struct{ set, reset string }
+
+// queue queues sql between s.set and s.reset in b and returns it, for its
+// callback.
+func (s planSettings) queue(b *pgx.Batch, sql string, args ...any) *pgx.QueuedQuery {
+	b.Queue(s.set)
+	q := b.Queue(sql, args...)
+	b.Queue(s.reset)
+	return q
+}
+
+// byLocation turns plans other than TID probes off, for a statement that
+// reaches contacts by ctid.
+var byLocation = planSettings{
+	set: `SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`,
+	reset: `SELECT set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true),
+	set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)`,
+}
+
+// byLocationExec runs a statement that reaches contacts by ctid under
+// byLocation, in one round trip, and returns the rows it changed.
+func byLocationExec(ctx context.Context, tx pgx.Tx, sql string, args ...any) (int64, error) {
+	var b pgx.Batch
+	var n int64
+	byLocation.queue(&b, sql, args...).Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n, tx.SendBatch(ctx, &b).Close()
+}
 
 // Update writes the new values of matched contacts (email, the key, is
 // never changed) with an "updated" event for each. prev holds each contact
@@ -330,23 +356,23 @@ func (w *Writer) Update(ctx context.Context, rows []Row, prev []Match) error {
 	if err != nil {
 		return err
 	}
+	// The events go after the reset: an insert checks its foreign keys
+	// with plans cached for the session, which must not be planned with
+	// index scans off.
 	var b pgx.Batch
-	b.Queue(byLocation)
-	b.Queue(updateSQL, contactArgs...)
-	b.Queue(restoreLocation)
+	var updated int64
+	byLocation.queue(&b, updateSQL, contactArgs...).Exec(func(tag pgconn.CommandTag) error {
+		updated = tag.RowsAffected()
+		return nil
+	})
 	b.Queue(updateEventsSQL, eventArgs...)
-	br := w.tx.SendBatch(ctx, &b)
-	_, err = br.Exec()
-	tag, uerr := br.Exec()
-	_, rerr := br.Exec()
-	_, eerr := br.Exec()
-	if err = errors.Join(err, uerr, rerr, eerr, br.Close()); err != nil {
+	if err := w.tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("update contacts: %w", err)
 	}
-	if int(tag.RowsAffected()) != len(rows) {
+	if int(updated) != len(rows) {
 		// The rows were locked; only a bug can get here. The error rolls
 		// the chunk back, events and all.
-		return fmt.Errorf("update contacts: %d of %d locked contacts updated", tag.RowsAffected(), len(rows))
+		return fmt.Errorf("update contacts: %d of %d locked contacts updated", updated, len(rows))
 	}
 	return nil
 }
