@@ -427,8 +427,7 @@ func bstrDecode(s string) string {
 
 func isHex4(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if !isHex(s[i]) {
 			return false
 		}
 	}
