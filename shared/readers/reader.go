@@ -367,8 +367,6 @@ func spool(r io.Reader, dir, pattern string) (*os.File, error) {
 	return f, nil
 }
 
-// header makes column names usable: trimmed, blanks named by position,
-// repeats suffixed, so that every column can be mapped by name.
 // maxColumnName is the longest column name a header may hold: a cell
 // longer than this is no column name, and would make every job that
 // remembers its mapping, and the list of jobs, that much larger.
@@ -392,6 +390,8 @@ func checkHeader(row int, cells []string, lim Limits, capped bool) error {
 	return nil
 }
 
+// cleanHeader makes column names usable: trimmed, blanks named by position,
+// repeats suffixed, so that every column can be mapped by name.
 func cleanHeader(raw []string) []string {
 	out := make([]string, len(raw))
 	seen := make(map[string]int, len(raw))
