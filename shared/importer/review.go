@@ -150,9 +150,7 @@ func (in *Inspection) suggest(remembered, given map[string]string, opts mapping.
 			// A column left out last time is remembered as "ignore": it is
 			// suggested as left out (""), which the page shows as "Don't
 			// import", not as a field of that name.
-			if field == "ignore" || field == "-" {
-				field = ""
-			}
+			field = mapping.CleanTarget(field)
 			in.SuggestedMapping[col] = field
 			in.Suggestions[col] = mapping.Suggestion{Field: field, Confidence: 1, Reason: FromMemory}
 		}

@@ -111,10 +111,7 @@ func ResolveWith(header []string, sample [][]string, explicit map[string]string,
 		if !ok {
 			return nil, errorf("field_mapping names column %s, which the file does not have; its columns are: %s", quoteName(colName), quoteList(header))
 		}
-		target := strings.TrimSpace(explicit[colName])
-		if target == "ignore" || target == "-" {
-			target = targetIgnore
-		}
+		target := CleanTarget(explicit[colName])
 		c, err := parseTarget(target)
 		if err != nil {
 			return nil, errorf("field_mapping[%s]: %v", quoteName(colName), err)
@@ -201,10 +198,7 @@ func CheckTargets(explicit map[string]string) error {
 	sort.Strings(names)
 	taken := map[string]string{}
 	for _, col := range names {
-		target := strings.TrimSpace(explicit[col])
-		if target == "ignore" || target == "-" {
-			target = targetIgnore
-		}
+		target := CleanTarget(explicit[col])
 		if _, err := parseTarget(target); err != nil {
 			return errorf("field_mapping[%s]: %v", quoteName(col), err)
 		}
@@ -224,6 +218,16 @@ func claim(taken map[string]string, target, col string) error {
 	}
 	taken[target] = col
 	return nil
+}
+
+// CleanTarget is a field_mapping target as the mapping reads it:
+// trimmed, and "" for a column left out, which "ignore" and "-" also say.
+func CleanTarget(target string) string {
+	target = strings.TrimSpace(target)
+	if target == "ignore" || target == "-" {
+		return targetIgnore
+	}
+	return target
 }
 
 func parseTarget(target string) (column, error) {
