@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/google/uuid"
@@ -13,21 +14,24 @@ import (
 const rememberCustomSQL = `INSERT INTO custom_fields (tenant_id, name)
 	SELECT $1, n FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING`
 
-// RememberCustomFields adds the names of the custom fields of rows to
-// their tenant's list (custom_fields), once each; a name already there is
-// left as it is. A chunk calls it with the rows it wrote.
-func RememberCustomFields(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, rows []Row) error {
-	var names []string
-	for _, r := range rows {
-		for k := range r.Custom {
-			names = append(names, k)
+// RememberCustomFields adds the names of the custom fields of the rows of
+// each batch to their tenant's list (custom_fields), once each; a name
+// already there is left as it is. A chunk calls it with the rows it wrote.
+func RememberCustomFields(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, batches ...[]Row) error {
+	seen := map[string]bool{}
+	for _, rows := range batches {
+		for i := range rows {
+			for k := range rows[i].Custom {
+				seen[k] = true
+			}
 		}
 	}
-	if len(names) == 0 {
+	if len(seen) == 0 {
 		return nil
 	}
-	slices.Sort(names)
-	names = slices.Compact(names)
+	// In order, so that concurrent chunks inserting the same new names
+	// wait for each other rather than deadlock.
+	names := slices.Sorted(maps.Keys(seen))
 	var arr arrayBuilder
 	for _, n := range names {
 		arr.add(n)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -288,7 +287,7 @@ func applyRows(ctx context.Context, tx pgx.Tx, w *contacts.Writer, c Chunk, opts
 		if err := w.Update(ctx, updates, updatePrev); err != nil {
 			return nil, err
 		}
-		if err := contacts.RememberCustomFields(ctx, tx, c.TenantID, slices.Concat(creates, updates)); err != nil {
+		if err := contacts.RememberCustomFields(ctx, tx, c.TenantID, creates, updates); err != nil {
 			return nil, err
 		}
 		if err := w.Skip(ctx, skips); err != nil {
