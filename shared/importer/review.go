@@ -320,18 +320,14 @@ func Cancel(ctx context.Context, db postgres.Beginner, uploads objstore.Store, t
 	return c, nil
 }
 
-// cancelWithCounts ends a job cancelled with the counters of the chunks
-// that had committed. The caller holds the job's lock.
+// cancelWithCounts ends a job cancelled with the counters and first row
+// errors of the chunks that had committed. The caller holds the job's lock.
 func cancelWithCounts(ctx context.Context, tx pgx.Tx, jobID uuid.UUID) error {
-	sums, err := jobs.SumChunks(ctx, tx, jobID)
-	if err != nil {
-		return err
-	}
 	errs, err := jobs.FirstChunkErrors(ctx, tx, jobID, MaxErrorsKept)
 	if err != nil {
 		return err
 	}
-	return jobs.MarkCancelled(ctx, tx, jobID, sums, errs)
+	return jobs.MarkCancelled(ctx, tx, jobID, errs)
 }
 
 // NotReviewedReason is the failure reason of an import nobody reviewed in

@@ -261,8 +261,14 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 	if err != nil {
 		return fmt.Errorf("mark import job %s failed: %w", id, err)
 	}
-	// The chunks that committed stay, and can be rolled back: the counters
-	// say how much they wrote, and add up over the rows they processed.
+	return countCommitted(ctx, tx, id)
+}
+
+// countCommitted makes the counters of a job that ends before its last
+// chunk those of the chunks that committed: they stay, and can be rolled
+// back, and the counters say how much they wrote and add up over the rows
+// they processed.
+func countCommitted(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	sums, err := SumChunks(ctx, tx, id)
 	if err != nil {
 		return err
@@ -270,24 +276,21 @@ func MarkFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string) err
 	return SetCounts(ctx, tx, id, sums)
 }
 
-// MarkCancelled ends a job that a person stopped: status cancelled, with the
-// counters of the chunks that had committed (sums) and their first row
+// MarkCancelled ends a job that a person stopped: status cancelled, with
+// the counters of the chunks that had committed and their first row
 // errors. Called under Lock, after which no chunk of the job commits, so
 // the counters are final.
-func MarkCancelled(ctx context.Context, tx pgx.Tx, id uuid.UUID, sums ChunkSums, firstErrors json.RawMessage) error {
+func MarkCancelled(ctx context.Context, tx pgx.Tx, id uuid.UUID, firstErrors json.RawMessage) error {
 	tag, err := tx.Exec(ctx, `
-		UPDATE import_jobs SET status = 'cancelled', completed_at = now() AT TIME ZONE 'UTC',
-			processed_rows = $2, created_count = $3, updated_count = $4, skipped_count = $5, error_count = $6,
-			imported_count = $3::int + $4::int, errors = $7
-		WHERE id = $1 AND status = ANY($8::text[])`,
-		id, sums.Rows, sums.Created, sums.Updated, sums.Skipped, sums.Errors, string(firstErrors), from(OpCancel))
+		UPDATE import_jobs SET status = 'cancelled', completed_at = now() AT TIME ZONE 'UTC', errors = $2
+		WHERE id = $1 AND status = ANY($3::text[])`, id, string(firstErrors), from(OpCancel))
 	if err != nil {
 		return fmt.Errorf("mark import job %s cancelled: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return refused(ctx, tx, OpCancel, id)
 	}
-	return nil
+	return countCommitted(ctx, tx, id)
 }
 
 // ErrChunkRefused is ChunkMayCommit's answer for a job that was cancelled

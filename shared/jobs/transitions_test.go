@@ -52,7 +52,7 @@ func TestTransitions(t *testing.T) {
 		},
 		jobs.OpFail: func(tx pgx.Tx, id uuid.UUID) error { return jobs.MarkFailed(ctx, tx, id, "test") },
 		jobs.OpCancel: func(tx pgx.Tx, id uuid.UUID) error {
-			return jobs.MarkCancelled(ctx, tx, id, jobs.ChunkSums{}, []byte("[]"))
+			return jobs.MarkCancelled(ctx, tx, id, []byte("[]"))
 		},
 		jobs.OpBeginRollback: func(tx pgx.Tx, id uuid.UUID) error {
 			_, err := jobs.BeginRollback(ctx, tx, id, 1)
