@@ -486,8 +486,7 @@ async function showResult(job) {
   $("result-dups").hidden = dups.length === 0;
   $("dups-table").tBodies[0].replaceChildren(...dups.map((d) => el("tr", {}, cell("Row", d.row), cell("Repeats row", d.duplicate_of))));
   $("download-errors").hidden = !job.error_report;
-  const undoable = job.can_rollback && !job.dry_run && (job.status === "completed" || ((job.status === "failed" || job.status === "cancelled") && job.processed_rows > 0));
-  $("undo").hidden = !undoable;
+  $("undo").hidden = !job.undoable;
   $("for-real").hidden = !(job.dry_run && job.status === "completed");
   $("undo-confirm").hidden = true;
   $("undo-result").hidden = true;

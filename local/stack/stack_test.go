@@ -1081,6 +1081,10 @@ func TestImportADryRunForReal(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM contacts WHERE custom_fields->>'plan' IS NOT NULL AND tags @> ARRAY['trial']`); n != 2 {
 		t.Fatalf("%d contacts with the dry run's mapping and tags, want 2", n)
 	}
+	// Undo is offered for what was written, never for the dry run.
+	if dry.Undoable || !done.Undoable {
+		t.Fatalf("undoable: dry run %v, real import %v", dry.Undoable, done.Undoable)
+	}
 	var ae *client.APIError
 	if _, err := e.api.ImportForReal(ctx, real.ID.String()); !errors.As(err, &ae) || ae.Status != http.StatusConflict {
 		t.Fatalf("importing a real import for real: %v, want 409", err)

@@ -176,6 +176,9 @@ type JobView struct {
 	DryRun bool `json:"dry_run"`
 	// Review: the import waits for a person after its file is inspected.
 	Review bool `json:"review"`
+	// Undoable: a rollback may start now and has rows to take back (what
+	// the page offers as Undo; the rules stay here, not in the page).
+	Undoable bool `json:"undoable"`
 	// ChunkCount is the number of chunks the file was cut into, and
 	// ChunksApplied how many of them have committed (once prepared): for a
 	// cancelled import, what was saved ("3 of 40 chunks had been saved").
@@ -242,6 +245,8 @@ func (s *Server) view(j jobs.ImportJob, d jobs.Details, firstErrors json.RawMess
 		v.TimeLeftSeconds = &left
 	}
 	v.DryRun, v.Review = j.ImportOptions.DryRun, d.Review
+	v.Undoable = j.CanRollback && !v.DryRun && jobs.Allowed(jobs.OpBeginRollback, j.Status) &&
+		(j.Status == jobs.StatusCompleted || j.ProcessedRows > 0)
 	if d.ChunkCount != nil {
 		v.ChunkCount = *d.ChunkCount
 	}
