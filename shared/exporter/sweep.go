@@ -30,10 +30,7 @@ type Sweeper struct {
 // Sweep expires up to 1000 exports and returns how many.
 func (s Sweeper) Sweep(ctx context.Context) (int, error) {
 	n := 0
-	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
-			return err
-		}
+	err := postgres.InSweeperTx(ctx, s.DB, func(tx pgx.Tx) error {
 		expired, err := jobs.LockExpiredExports(ctx, tx, 1000)
 		if err != nil {
 			return err

@@ -25,13 +25,27 @@ type Beginner interface {
 // (set_config(..., true)), so nothing leaks to the next user of the
 // connection. fn's error rolls the transaction back and is returned as is.
 func InTenantTx(ctx context.Context, db Beginner, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
+	return inTx(ctx, db, func(tx pgx.Tx) error { return SetTenant(ctx, tx, tenantID) }, fn)
+}
+
+// InSweeperTx runs fn in one transaction that no tenant scopes, for the
+// work of the sweeper role across tenants (row-level security lets that
+// role see every one), its statements bounded by StatementTimeout as a
+// tenant transaction's are.
+func InSweeperTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
+	return inTx(ctx, db, func(tx pgx.Tx) error { return SetStatementTimeout(ctx, tx, StatementTimeout) }, fn)
+}
+
+// inTx runs setup then fn in one transaction, and commits it. fn's error
+// rolls the transaction back and is returned as is.
+func inTx(ctx context.Context, db Beginner, setup, fn func(pgx.Tx) error) error {
 	tx, release, err := Begin(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer release()
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
-	if err := SetTenant(ctx, tx, tenantID); err != nil {
+	if err := setup(tx); err != nil {
 		return err
 	}
 	if err := fn(tx); err != nil {

@@ -127,10 +127,7 @@ func (r Reconciler) resumeRollbacks(ctx context.Context) (int, error) {
 	after := uuid.Nil
 	for {
 		var page []jobs.StalledRollback
-		err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
-			if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
-				return err
-			}
+		err := postgres.InSweeperTx(ctx, r.DB, func(tx pgx.Tx) error {
 			var err error
 			page, err = jobs.StalledRollbacks(ctx, tx, r.now().Add(-or(r.RollbackStall, 10*time.Minute)), after, openPage)
 			return err
@@ -160,10 +157,7 @@ const openPage = 100
 
 func (r Reconciler) openImports(ctx context.Context, after *jobs.OpenImport) ([]jobs.OpenImport, error) {
 	var out []jobs.OpenImport
-	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
-		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
-			return err
-		}
+	err := postgres.InSweeperTx(ctx, r.DB, func(tx pgx.Tx) error {
 		var err error
 		out, err = jobs.OpenImports(ctx, tx, after, openPage)
 		return err
@@ -220,10 +214,7 @@ func (r Reconciler) failImport(ctx context.Context, tenant, id uuid.UUID, reason
 // window, an export still pending or processing has lost its worker.
 func (r Reconciler) failExports(ctx context.Context) (int, error) {
 	var stale []jobs.ExportRef
-	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
-		if err := postgres.SetStatementTimeout(ctx, tx, postgres.StatementTimeout); err != nil {
-			return err
-		}
+	err := postgres.InSweeperTx(ctx, r.DB, func(tx pgx.Tx) error {
 		var err error
 		stale, err = jobs.OpenExportsBefore(ctx, tx, r.now().Add(-r.exportWindow()), 100)
 		return err
