@@ -42,10 +42,7 @@ func TestReviewThroughTheStack(t *testing.T) {
 	if !j.Review || in.EstimatedRows != 3 || in.SuggestedMapping["E-mail"] != "email" || len(in.Rows) != 3 {
 		t.Fatalf("inspection: %+v", in)
 	}
-	ex, err := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, id))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := e.execution(t, id)
 	if d := ex.Describe(); d.Status != sfn.Running {
 		t.Fatalf("the execution is %s while the import awaits review", d.Status)
 	}
@@ -97,10 +94,7 @@ func TestCancelInReview(t *testing.T) {
 	if err != nil || j.Status != jobs.StatusCancelled {
 		t.Fatalf("cancel: %s, %v", j.Status, err)
 	}
-	ex, err := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, id))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := e.execution(t, id)
 	if err := ex.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +182,7 @@ func TestCancelWhileChunksRun(t *testing.T) {
 		t.Fatalf("cancel while running: %s, %d rows saved, %v", c.Status, c.ProcessedRows, err)
 	}
 	close(release)
-	ex, _ := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, j.ID.String()))
+	ex := e.execution(t, j.ID.String())
 	if err := ex.Wait(ctx); err != nil || ex.Describe().Status != sfn.Succeeded {
 		t.Fatalf("execution %s, %v", ex.Describe().Status, err)
 	}
@@ -300,7 +294,7 @@ func TestCancelStopsEveryChunkInFlight(t *testing.T) {
 	if err := hold.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ex, _ := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, j.ID.String()))
+	ex := e.execution(t, j.ID.String())
 	if err := ex.Wait(ctx); err != nil || ex.Describe().Status != sfn.Succeeded {
 		t.Fatalf("execution %s, %v", ex.Describe().Status, err)
 	}

@@ -107,6 +107,16 @@ func (e *env) loseUploadEvents() {
 	}
 }
 
+// execution is the import execution of job id.
+func (e *env) execution(t *testing.T, id string) *sfn.Execution {
+	t.Helper()
+	ex, err := e.st.Runner.Execution(sfn.ExecutionARN(e.st.MachineARN, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
 // owner is a connection as the tables' owner, scoped to the tenant
 // (row-level security applies to the owner too), for changing what the
 // application cannot, such as a job's age.
